@@ -1,0 +1,39 @@
+# Two entry points for a fresh clone (see README):
+#   make chat   set everything up, then open the chat
+#   make test   set everything up, then run the whole test suite
+# Both create or refresh the virtual environment in .venv/ whenever pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: chat test setup index eval bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# Our own modules are installed editable; compile them once so that every start
+	@# does not pay for it (PYTHONDONTWRITEBYTECODE may be set in the environment).
+	$(BIN)/python -m compileall -q qa tui
+	@touch $(STAMP)
+
+chat: $(STAMP)
+	$(BIN)/qa chat
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+index: $(STAMP)
+	$(BIN)/qa index
+
+eval: $(STAMP)
+	$(BIN)/qa eval
+
+bench: $(STAMP)
+	$(BIN)/qa bench
+
+clean:
+	rm -rf $(VENV) embeddings/*/ .pytest_cache

@@ -1,0 +1,299 @@
+"""The ``qa`` command: parse, call the service, print text or JSON.
+
+Every ``QAError`` becomes one line on stderr (``qa: error: ...``) and exit status 2; so does a bad
+argument. Heavy modules are imported inside the commands, so ``qa --help`` and argument errors
+return at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from qa import __version__
+from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.config import Settings
+    from qa.indexer import IndexReport
+    from qa.models import AskResult
+    from qa.service import QAService
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"qa: error: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", metavar="DIR", help="folder of articles (default: seeds/, or $QA_CORPUS)")
+    common.add_argument("--index", metavar="DIR", help="folder of indexes (default: embeddings/, or $QA_INDEX)")
+
+    parser = _Parser(
+        prog="qa",
+        description="Ask a folder of news articles questions. Every answer is quoted from an article, with its source.",
+        epilog="Run `qa COMMAND --help` for a command's options. Settings can also come from QA_* environment "
+        "variables or a config file ($QA_CONFIG).",
+    )
+    parser.add_argument("--version", action="version", version=f"qa {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    ask = sub.add_parser("ask", parents=[common], help="answer one question and exit",
+                         description="Answer a question with a passage quoted from the articles, and cite it.")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("-k", type=_positive_int, metavar="N", help="how many passages to retrieve and cite (default 5)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ask.add_argument("--retriever", choices=["dense", "lexical", "hybrid"], help="how to rank passages (default hybrid)")
+
+    index = sub.add_parser("index", parents=[common], help="build or refresh the index",
+                           description="Index the corpus: only added or changed articles are embedded again.")
+    index.add_argument("--rebuild", action="store_true", help="rebuild from scratch instead of refreshing")
+    index.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    sources = sub.add_parser("sources", parents=[common], help="list the indexed articles",
+                             description="List every article with its title, date, outlet and passage count.")
+    sources.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+# --------------------------------------------------------------------------- output helpers
+
+
+def _colour(stream: Any) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _style(text: str, code: str, on: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if on else text
+
+
+def _display_path(settings: Settings, source: str) -> str:
+    path = settings.corpus / source
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+class _ProgressPrinter:
+    """Indexing progress on stderr: a bar on a terminal, a few plain lines otherwise."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+        self._stage = ""
+        self._tty = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self._tty:
+            if stage != self._stage:
+                sys.stderr.write(f"qa: {stage} {total} text(s)…\n" if stage == "embedding" else f"qa: {stage}…\n")
+                self._stage = stage
+            return
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]indexing[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+            )
+            self._bar.start()
+        if stage != self._stage:
+            if self._task is not None:
+                self._bar.remove_task(self._task)
+            self._task = self._bar.add_task(stage, total=max(total, 1))
+            self._stage = stage
+        self._bar.update(self._task, completed=done, total=max(total, 1))
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def _waiting() -> None:
+    sys.stderr.write("qa: another qa process is writing the index; waiting for it to finish…\n")
+
+
+def _warn(lines: list[str]) -> None:
+    from qa.safe_text import printable
+
+    for line in lines:
+        sys.stderr.write(f"qa: warning: {printable(line)}\n")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _service(args: argparse.Namespace, **extra: Any) -> QAService:
+    from qa.config import load_settings
+    from qa.service import QAService
+
+    overrides = {"corpus": getattr(args, "corpus", None), "index": getattr(args, "index", None), **extra}
+    return QAService(load_settings(overrides))
+
+
+def _elide(text: str, start: int, end: int, width: int = 320) -> tuple[str, int, int, bool, bool]:
+    """Cut a long sentence around [start, end) to about ``width`` characters."""
+    if len(text) <= width:
+        return text, start, end, False, False
+    room = max(0, width - (end - start)) // 2
+    lo = max(0, start - room)
+    hi = min(len(text), end + room)
+    if lo > 0:
+        lo = text.find(" ", lo) + 1 or lo
+    if hi < len(text):
+        hi = text.rfind(" ", 0, hi) if text.rfind(" ", 0, hi) > end else hi
+    return text[lo:hi], start - lo, end - lo, lo > 0, hi < len(text)
+
+
+def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
+    """The text form of an answer: the answer, its sentence, the confidence, the citations."""
+    from qa.safe_text import printable
+
+    lines: list[str] = []
+    if result.abstained:
+        lines.append(_style("Not found in the articles.", "1;33", colour))
+        if result.reason:
+            lines.append(f"  ({printable(result.reason)}; the closest passages are below)")
+    else:
+        answer = result.answer
+        assert answer is not None
+        lines.append(_style(printable(answer.text), "1", colour))
+        sentence = answer.sentence
+        rel_s, rel_e = answer.start - sentence.start, answer.end - sentence.start
+        text, s, e, cut_left, cut_right = _elide(sentence.text, rel_s, rel_e)
+        shown = (
+            printable(text[:s]) + _style(printable(text[s:e]), "1;4", colour) + printable(text[e:])
+            if answer.kind != "sentence" else printable(text)
+        )
+        lines.append(f'  "{"…" if cut_left else ""}{shown}{"…" if cut_right else ""}" [1]')
+        lines.append(_style(f"  confidence {answer.confidence:.2f}", "2", colour))
+    for c in result.citations:
+        meta = ", ".join(x for x in (c.outlet, c.date) if x)
+        where = f"{_display_path(settings, c.source)}:{c.start}-{c.end}"
+        parts = [printable(c.title)] + ([printable(meta)] if meta else []) + [printable(where)]
+        lines.append(f"[{c.n}] " + " — ".join(parts) + _style(f"  (score {c.score:.2f})", "2", colour))
+    for notice in result.notices:
+        lines.append(_style(f"note: {printable(notice)}", "2", colour))
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.safe_text import safe_json
+
+    service = _service(args, retriever=args.retriever)
+    progress = _ProgressPrinter()
+    try:
+        result = service.ask(args.question, k=args.k, progress=progress)
+    finally:
+        progress.close()
+    if args.json:
+        print(safe_json(result.model_dump(mode="json"), indent=None))
+    else:
+        print(render_answer(result, service.settings, _colour(sys.stdout)))
+    return 0
+
+
+def _report_dict(report: IndexReport) -> dict[str, Any]:
+    return {
+        "path": str(report.path), "articles": report.articles, "passages": report.passages,
+        "sentences": report.sentences, "added": report.added, "changed": report.changed,
+        "removed": report.removed, "unchanged": report.unchanged, "seconds": round(report.seconds, 3),
+        "encoder": report.encoder, "rebuilt": report.rebuilt, "wrote": report.wrote, "warnings": report.warnings,
+    }
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from qa.safe_text import safe_json
+
+    service = _service(args)
+    progress = _ProgressPrinter()
+    try:
+        report = service.index(rebuild=args.rebuild, progress=progress, on_wait=_waiting)
+    finally:
+        progress.close()
+    if args.json:
+        print(safe_json(_report_dict(report)))
+        return 0
+    _warn(report.warnings)
+    if not report.wrote:
+        summary = "index is up to date"
+    else:
+        changes = [f"{len(x)} {name}" for x, name in ((report.added, "added"), (report.changed, "changed"),
+                                                      (report.removed, "removed")) if x]
+        summary = ("rebuilt index" if report.rebuilt else "refreshed index") + (f" ({', '.join(changes)})" if changes else "")
+    print(f"{summary}: {report.articles} articles, {report.passages} passages, {report.sentences} sentences "
+          f"in {report.seconds:.1f} s → {report.path.parent}")
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from qa.safe_text import printable, safe_json
+
+    service = _service(args)
+    progress = _ProgressPrinter()
+    try:
+        items = service.sources(progress=progress)
+    finally:
+        progress.close()
+    if args.json:
+        print(safe_json([asdict(s) for s in items], indent=1))
+        return 0
+    width = max((len(s.source) for s in items), default=6)
+    print(f"{'SOURCE':<{width}}  {'DATE':<10}  {'PASSAGES':>8}  OUTLET / TITLE")
+    for s in items:
+        outlet = f"{s.outlet} — " if s.outlet else ""
+        print(f"{printable(s.source):<{width}}  {s.date or '—':<10}  {s.passages:>8}  {printable(outlet + s.title)}")
+    print(f"{len(items)} articles, {sum(s.passages for s in items)} passages")
+    return 0
+
+
+COMMANDS = {"ask": cmd_ask, "index": cmd_index, "sources": cmd_sources}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``qa`` command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except QAError as exc:
+        from qa.safe_text import printable
+
+        sys.stderr.write(f"qa: error: {printable(str(exc))}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("qa: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # the reader went away (e.g. `qa sources | head`); nothing left to say
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

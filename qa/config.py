@@ -1,0 +1,125 @@
+"""One settings object, resolved as: defaults < config file < ``QA_*`` environment < CLI flags.
+
+The config file is TOML, read from ``$QA_CONFIG`` if set, else from ``<user config dir>/qa/config.toml``
+when it exists. Its keys are the field names below (``top_k = 8``). Environment variables are the
+upper-cased field names with a ``QA_`` prefix (``QA_CORPUS``, ``QA_INDEX``, ``QA_TOP_K`` ...).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from qa.errors import UsageError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The folder holding ``qa/``, ``seeds/`` and ``embeddings/``."""
+
+Retriever = Literal["dense", "lexical", "hybrid"]
+
+
+def _user_dir(kind: str) -> Path:
+    import platformdirs
+
+    if kind == "config":
+        return Path(platformdirs.user_config_dir("qa", appauthor=False))
+    if kind == "cache":
+        return Path(platformdirs.user_cache_dir("qa", appauthor=False))
+    return Path(platformdirs.user_data_dir("qa", appauthor=False))
+
+
+class Settings(BaseModel):
+    """Everything a run of qa can be told."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    corpus: Path = PROJECT_ROOT / "seeds"
+    """Folder of articles: every .txt or .md file under it is one article."""
+    index: Path = PROJECT_ROOT / "embeddings"
+    """Folder of indexes; each corpus gets its own subfolder there."""
+    top_k: int = Field(default=5, ge=1, le=100)
+    """How many passages to retrieve and cite."""
+    retriever: Retriever = "hybrid"
+    """Which retriever ranks passages: dense (embeddings), lexical (BM25) or hybrid (both fused)."""
+    abstain_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
+    """Answers whose confidence is below this are withheld ("not found in the articles")."""
+    passage_tokens: int = Field(default=160, ge=32, le=250)
+    """Target word pieces of a passage window (the title and the model's limit of 256 come on top)."""
+    overlap_sentences: int = Field(default=1, ge=0, le=5)
+    """Sentences shared by consecutive passages of an article."""
+    cache_dir: Path | None = None
+    """Where the exported ONNX model is kept (default: the user's cache folder)."""
+    data_dir: Path | None = None
+    """Where chat history is saved (default: the user's data folder)."""
+
+    def cache_path(self) -> Path:
+        """The cache folder, resolved."""
+        return self.cache_dir or _user_dir("cache")
+
+    def data_path(self) -> Path:
+        """The data folder, resolved."""
+        return self.data_dir or _user_dir("data")
+
+
+_FIELDS = tuple(Settings.model_fields)
+
+
+def _config_file(env: dict[str, str]) -> Path | None:
+    if env.get("QA_CONFIG"):
+        return Path(env["QA_CONFIG"]).expanduser()
+    path = _user_dir("config") / "config.toml"
+    return path if path.is_file() else None
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise UsageError(f"config file {path} does not exist; create it or unset QA_CONFIG") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read config file {path}: {exc}") from None
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise UsageError(
+            f"config file {path}: unknown key {unknown[0]!r}; known keys: {', '.join(_FIELDS)}"
+        )
+    return data
+
+
+def _describe(error: ValidationError, origin: dict[str, str]) -> str:
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "?"
+    return f"{origin.get(field, field)}: {first['msg'].lower()} (got {first.get('input')!r})"
+
+
+def load_settings(overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Resolve settings from defaults, the config file, ``QA_*`` variables and ``overrides`` (CLI flags)."""
+    env = dict(os.environ if env is None else env)
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    path = _config_file(env)
+    if path is not None:
+        for key, value in _read_config_file(path).items():
+            values[key] = value
+            origin[key] = f"config file {path}, key {key}"
+    for key in _FIELDS:
+        name = f"QA_{key.upper()}"
+        if env.get(name, "") != "":
+            values[key] = env[name]
+            origin[key] = f"environment variable {name}"
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+            origin[key] = "--" + key.replace("_", "-")
+    for key in ("corpus", "index", "cache_dir", "data_dir"):
+        if isinstance(values.get(key), (str, Path)):
+            values[key] = Path(values[key]).expanduser()
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise UsageError(_describe(exc, origin)) from None

@@ -1,0 +1,426 @@
+"""The persisted index: passages, sentences, their vectors, a FAISS index and a BM25 index.
+
+Layout of one corpus's index folder (``<index>/<corpus name>-<hash of its path>/``)::
+
+    CURRENT          name of the generation in use (replaced atomically, last)
+    .lock            taken by whoever writes
+    g-<time>-<pid>/  one complete generation, never modified once CURRENT names it
+        manifest.json        IndexManifest: settings, corpus, articles, checksums of the files below
+        texts.bin            the articles' decoded texts, UTF-8, one after the other
+        text_offsets.npy     byte offsets of each article in texts.bin (n_articles + 1)
+        sentences.npy        int64 (n_sentences, 3): article, start, end
+        passages.npy         int64 (n_passages, 5): article, start, end, first sentence, last sentence + 1
+        passage_vectors.npy  float32 (n_passages, dim), L2-normalised
+        sentence_vectors.npy float16 (n_sentences, dim), L2-normalised
+        passages.faiss       FAISS inner-product index over passage_vectors
+        bm25/                bm25s sparse index over passage terms (JSON + .npy)
+
+A writer builds a whole generation in a temporary folder, renames it into place and only then
+points CURRENT at it, so a crash at any moment leaves the previous generation in use. Nothing is
+loaded with pickle: arrays are read with ``allow_pickle=False`` and metadata is JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import IndexLockedError, IndexReadOnlyError, IndexStoreError
+from qa.models import Article, IndexedArticle, IndexManifest, IndexSettings, Passage
+
+FORMAT = 1
+"""Bump when the layout or the ingest/chunking rules change: older indexes are rebuilt."""
+
+DATA_FILES = (
+    "texts.bin",
+    "text_offsets.npy",
+    "sentences.npy",
+    "passages.npy",
+    "passage_vectors.npy",
+    "sentence_vectors.npy",
+    "passages.faiss",
+)
+
+
+def corpus_key(corpus: Path) -> str:
+    """Name of a corpus's index subfolder: the corpus folder name and a hash of its full path."""
+    resolved = corpus.expanduser().resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in resolved.name) or "corpus"
+    return f"{name}-{digest}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+# --------------------------------------------------------------------------- terms for BM25
+
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so some
+    such than that the their theirs them themselves then there these they this those through to too under until
+    up very was we were what when where which while who whom why will with would you your yours yourself
+    yourselves s t ll re ve d m don didn doesn isn wasn weren won wouldn shouldn couldn hasn haven hadn
+    said says say told tell according also one two new
+    der die das und ist im den dem des ein eine einer eines zu mit von auf für sich nicht es an als auch
+    wie bei nach aus um am zum zur sie er wir ihr ihre sein seine""".split()
+)
+
+
+class TermAnalyzer:
+    """Text -> BM25 terms: acronyms joined (U.S. -> us), lower case, stopwords out, Snowball-stemmed."""
+
+    def __init__(self) -> None:
+        import re
+
+        import Stemmer
+
+        self._acronym = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+        self._token = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
+        self._stemmer = Stemmer.Stemmer("english")
+
+    def __call__(self, text: str) -> list[str]:
+        """The terms of ``text``, in order."""
+        text = self._acronym.sub(lambda m: m.group(0).replace(".", ""), text)
+        words = [w.lower() for w in self._token.findall(text)]
+        words = [w.replace("’", "'") for w in words if w not in _STOPWORDS and len(w) > 1 or w.isdigit()]
+        return self._stemmer.stemWords(words)
+
+
+# --------------------------------------------------------------------------- the loaded index
+
+
+@dataclass
+class IndexData:
+    """Everything a generation holds, in memory (or memory-mapped)."""
+
+    manifest: IndexManifest
+    sentences: np.ndarray
+    passages: np.ndarray
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    texts_blob: bytes | np.ndarray
+    text_offsets: np.ndarray
+    faiss_index: object
+    bm25: object
+    path: Path | None = None
+    _texts: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def articles(self) -> list[Article]:
+        """The indexed articles, in index order."""
+        return [a.article for a in self.manifest.articles]
+
+    def text(self, article: int) -> str:
+        """The decoded text of article number ``article``."""
+        cached = self._texts.get(article)
+        if cached is None:
+            a, b = int(self.text_offsets[article]), int(self.text_offsets[article + 1])
+            cached = bytes(self.texts_blob[a:b]).decode("utf-8")
+            self._texts[article] = cached
+        return cached
+
+    def passage(self, i: int) -> Passage:
+        """Passage number ``i`` as a model."""
+        art, start, end = (int(x) for x in self.passages[i, :3])
+        article = self.manifest.articles[art].article
+        first = int(np.searchsorted(self.passages[:, 0], art, side="left"))
+        return Passage(
+            id=f"{article.source}#{i - first}",
+            source=article.source,
+            start=start,
+            end=end,
+            text=self.text(art)[start:end],
+        )
+
+    def sentence_spans(self, i: int) -> list[tuple[int, int, int]]:
+        """(sentence number, start, end) of the sentences of passage ``i``."""
+        first, last = int(self.passages[i, 3]), int(self.passages[i, 4])
+        return [(s, int(self.sentences[s, 1]), int(self.sentences[s, 2])) for s in range(first, last)]
+
+
+# --------------------------------------------------------------------------- building
+
+
+@dataclass
+class ArticleParts:
+    """One article's share of a generation."""
+
+    article: Article
+    text: str
+    sentences: np.ndarray  # (n, 2) start, end
+    passages: np.ndarray  # (m, 4) start, end, first sentence, last sentence + 1 (article-local)
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+
+
+def build_faiss(vectors: np.ndarray) -> tuple[object, str]:
+    """An exact inner-product FAISS index over ``vectors``."""
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, "Flat"
+
+
+def build_bm25(documents: list[list[str]]) -> object:
+    """A sparse BM25 index over tokenised documents."""
+    import bm25s
+
+    bm25 = bm25s.BM25()
+    bm25.index(documents, show_progress=False)
+    return bm25
+
+
+def bm25_document(title: str, passage: str, analyze: TermAnalyzer) -> list[str]:
+    """The terms a passage is indexed under: its title's and its own."""
+    return analyze(title) + analyze(passage)
+
+
+def write_generation(
+    root: Path,
+    settings: IndexSettings,
+    corpus: Path,
+    parts: list[ArticleParts],
+    encoder: str,
+    analyze: TermAnalyzer,
+) -> Path:
+    """Write a complete generation from ``parts`` and make it current; returns its folder."""
+    dim = settings.dim
+    name = f"g-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
+    tmp = root / f".tmp-{name}"
+    tmp.mkdir(parents=True)
+    try:
+        blobs = [p.text.encode("utf-8") for p in parts]
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(b) for b in blobs])
+        sentences, passages, indexed = [], [], []
+        sentence_base = 0
+        for i, p in enumerate(parts):
+            n_sent, n_pass = len(p.sentences), len(p.passages)
+            if n_sent:
+                sentences.append(np.column_stack([np.full(n_sent, i), p.sentences]))
+            if n_pass:
+                pas = p.passages.copy()
+                pas[:, 2:] += sentence_base
+                passages.append(np.column_stack([np.full(n_pass, i), pas]))
+            sentence_base += n_sent
+            indexed.append(IndexedArticle(article=p.article, passages=n_pass, sentences=n_sent))
+        sent_arr = np.concatenate(sentences).astype(np.int64) if sentences else np.zeros((0, 3), np.int64)
+        pass_arr = np.concatenate(passages).astype(np.int64) if passages else np.zeros((0, 5), np.int64)
+        pvec = np.concatenate([p.passage_vectors for p in parts]) if parts else np.zeros((0, dim))
+        svec = np.concatenate([p.sentence_vectors for p in parts]) if parts else np.zeros((0, dim))
+        pvec = np.ascontiguousarray(pvec, dtype=np.float32).reshape(-1, dim)
+        svec = np.ascontiguousarray(svec, dtype=np.float16).reshape(-1, dim)
+
+        (tmp / "texts.bin").write_bytes(b"".join(blobs))
+        np.save(tmp / "text_offsets.npy", offsets, allow_pickle=False)
+        np.save(tmp / "sentences.npy", sent_arr, allow_pickle=False)
+        np.save(tmp / "passages.npy", pass_arr, allow_pickle=False)
+        np.save(tmp / "passage_vectors.npy", pvec, allow_pickle=False)
+        np.save(tmp / "sentence_vectors.npy", svec, allow_pickle=False)
+
+        import faiss
+
+        index, index_type = build_faiss(pvec)
+        faiss.write_index(index, str(tmp / "passages.faiss"))
+
+        docs = []
+        for p in parts:
+            for start, end, _, _ in p.passages:
+                docs.append(bm25_document(p.article.title, p.text[int(start) : int(end)], analyze))
+        bm25 = build_bm25(docs) if docs else None
+        if bm25 is not None:
+            bm25.save(str(tmp / "bm25"), show_progress=False)
+
+        files = {}
+        for path in sorted(tmp.rglob("*")):
+            if path.is_file():
+                with path.open("rb") as fh:
+                    os.fsync(fh.fileno())
+                files[path.relative_to(tmp).as_posix()] = _sha256(path)
+        manifest = IndexManifest(
+            settings=settings,
+            corpus=str(corpus.expanduser().resolve()),
+            created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            articles=indexed,
+            passages=len(pass_arr),
+            sentences=len(sent_arr),
+            files=files,
+            index_type=index_type,
+            encoder=encoder,
+        )
+        _write_atomic(tmp / "manifest.json", manifest.model_dump_json(indent=1).encode())
+        _fsync_dir(tmp)
+        final = root / name
+        os.rename(tmp, final)
+        _fsync_dir(root)
+        _write_atomic(root / "CURRENT", name.encode())
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove_old_generations(root, keep=name)
+    return final
+
+
+def _remove_old_generations(root: Path, keep: str) -> None:
+    for child in root.iterdir():
+        if child.name != keep and (child.name.startswith("g-") or child.name.startswith(".tmp-")):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def current_generation(root: Path) -> Path | None:
+    """The generation folder CURRENT names, or None when there is no index."""
+    try:
+        name = (root / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexStoreError(f"cannot read {root / 'CURRENT'}: {exc.strerror or exc}") from None
+    if not name.startswith("g-") or "/" in name:
+        raise IndexStoreError(f"{root / 'CURRENT'} is damaged; run `qa index --rebuild`")
+    return root / name
+
+
+def read_manifest(generation: Path) -> IndexManifest:
+    """The manifest of a generation, validated."""
+    try:
+        return IndexManifest.model_validate_json((generation / "manifest.json").read_bytes())
+    except FileNotFoundError:
+        raise IndexStoreError(f"{generation} has no manifest.json; run `qa index --rebuild`") from None
+    except OSError as exc:
+        raise IndexStoreError(f"cannot read {generation / 'manifest.json'}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise IndexStoreError(f"{generation / 'manifest.json'} is damaged; run `qa index --rebuild`") from None
+
+
+def verify_files(generation: Path, manifest: IndexManifest) -> None:
+    """Check every data file against the checksum the manifest recorded."""
+    for name, digest in manifest.files.items():
+        path = generation / name
+        try:
+            actual = _sha256(path)
+        except OSError:
+            raise IndexStoreError(f"index file {path} is missing or unreadable; run `qa index --rebuild`") from None
+        if actual != digest:
+            raise IndexStoreError(f"index file {path} is damaged (checksum mismatch); run `qa index --rebuild`")
+    missing = [n for n in DATA_FILES if n not in manifest.files]
+    if missing:
+        raise IndexStoreError(f"the manifest in {generation} does not list {missing[0]}; run `qa index --rebuild`")
+
+
+def load_generation(generation: Path, manifest: IndexManifest | None = None, verify: bool = True) -> IndexData:
+    """Load a generation (arrays memory-mapped, never unpickled)."""
+    import faiss
+
+    manifest = manifest or read_manifest(generation)
+    if verify:
+        verify_files(generation, manifest)
+    try:
+        def arr(name: str) -> np.ndarray:
+            return np.load(generation / name, mmap_mode="r", allow_pickle=False)
+
+        bm25 = None
+        if (generation / "bm25").is_dir():
+            import bm25s
+
+            bm25 = bm25s.BM25.load(str(generation / "bm25"), mmap=False, allow_pickle=False)
+        texts_size = (generation / "texts.bin").stat().st_size
+        texts = (
+            np.memmap(generation / "texts.bin", dtype=np.uint8, mode="r") if texts_size else b""
+        )
+        data = IndexData(
+            manifest=manifest,
+            sentences=arr("sentences.npy"),
+            passages=arr("passages.npy"),
+            passage_vectors=arr("passage_vectors.npy"),
+            sentence_vectors=arr("sentence_vectors.npy"),
+            texts_blob=texts,
+            text_offsets=np.load(generation / "text_offsets.npy", allow_pickle=False),
+            faiss_index=faiss.read_index(str(generation / "passages.faiss")),
+            bm25=bm25,
+            path=generation,
+        )
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise IndexStoreError(f"the index in {generation} cannot be loaded ({exc}); run `qa index --rebuild`") from None
+    if len(data.passages) != manifest.passages or len(data.sentences) != manifest.sentences:
+        raise IndexStoreError(f"the index in {generation} does not match its manifest; run `qa index --rebuild`")
+    return data
+
+
+# --------------------------------------------------------------------------- locking
+
+
+@contextlib.contextmanager
+def write_lock(root: Path, wait: float = 600.0, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the index folder's write lock; wait up to ``wait`` seconds for another writer."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+            raise IndexReadOnlyError(
+                f"cannot write to the index folder {root} ({exc.strerror}); pass --index DIR with a writable folder"
+            ) from None
+        raise IndexStoreError(f"cannot open the index folder {root}: {exc.strerror or exc}") from None
+    try:
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(
+                        f"another qa process is writing the index in {root}; try again when it has finished"
+                    ) from None
+                if not told and on_wait:
+                    on_wait()
+                    told = True
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)

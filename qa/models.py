@@ -1,0 +1,220 @@
+"""Pydantic models that cross module boundaries.
+
+All are frozen and reject unknown fields. Offsets (``start``/``end``) are always character offsets
+into the article file's decoded text (its bytes decoded as UTF-8, no newline translation), so that
+``file_text[start:end] == text`` holds for every passage, sentence, answer and citation.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Span(_Model):
+    """A verbatim piece of an article."""
+
+    text: str
+    """The text, exactly as in the file."""
+    start: int = Field(ge=0)
+    """Offset of the first character in the file's decoded text."""
+    end: int = Field(ge=0)
+    """Offset one past the last character."""
+
+
+class Article(_Model):
+    """One article file of the corpus, with what ingest learned about it."""
+
+    source: str
+    """Path relative to the corpus folder, with forward slashes (e.g. ``000_50d2.txt``)."""
+    title: str
+    """The headline, or the first sentence when the file has no headline line."""
+    date: str | None = None
+    """Publication date as ISO ``YYYY-MM-DD`` when the text states one."""
+    outlet: str | None = None
+    """The publishing outlet when the text names it (dateline or copyright line)."""
+    sha256: str
+    """Hash of the file's bytes; a change means the article is re-embedded."""
+    size: int = Field(ge=0)
+    """File size in bytes when it was read."""
+    mtime_ns: int
+    """Modification time when it was read; a cheap first check before hashing."""
+    chars: int = Field(ge=0)
+    """Length of the decoded text."""
+    kept: list[tuple[int, int]]
+    """Regions of article text left after removing page debris, as (start, end) offsets."""
+    warnings: list[str] = []
+    """Problems met while reading (e.g. bytes that were not UTF-8)."""
+
+
+class Passage(_Model):
+    """A window of whole sentences from one article, the unit of retrieval."""
+
+    id: str
+    """Stable identifier: ``<source>#<n>``, n counting passages within the article."""
+    source: str
+    """The article's path relative to the corpus folder."""
+    start: int
+    """Offset of the first character in the file's decoded text."""
+    end: int
+    """Offset one past the last character."""
+    text: str
+    """``file_text[start:end]``."""
+
+
+class Hit(_Model):
+    """A retrieved passage with its scores."""
+
+    passage: Passage
+    """The passage."""
+    article: Article
+    """The article it comes from."""
+    rank: int = Field(ge=1)
+    """1 for the best hit."""
+    score: float
+    """The fused score used for ranking (higher is better)."""
+    dense: float | None = None
+    """Cosine similarity of question and passage, if the dense retriever saw it."""
+    lexical: float | None = None
+    """BM25 score, if the lexical retriever saw it."""
+
+
+class Answer(_Model):
+    """The answer: text copied verbatim from an article."""
+
+    text: str
+    """The shortest span that answers, or the whole sentence when no shorter span is sure."""
+    source: str
+    """The article's path relative to the corpus folder."""
+    start: int
+    """Offset of the answer in the file's decoded text."""
+    end: int
+    """Offset one past the answer's last character."""
+    confidence: float = Field(ge=0.0, le=1.0)
+    """How sure the answerer is, between 0 and 1."""
+    sentence: Span
+    """The sentence that contains the answer."""
+    kind: str = "sentence"
+    """What kind of span was picked: person, date, number, place, quote, phrase or sentence."""
+
+
+class Citation(_Model):
+    """A retrieved passage as shown to the user, numbered in rank order."""
+
+    n: int = Field(ge=1)
+    """Citation number, 1 for the answer's passage."""
+    source: str
+    """The article's path relative to the corpus folder."""
+    title: str
+    """The article's title."""
+    date: str | None
+    """The article's date (ISO) when known."""
+    outlet: str | None
+    """The article's outlet when known."""
+    passage_id: str
+    """The passage's identifier."""
+    start: int
+    """Offset of the passage in the file's decoded text."""
+    end: int
+    """Offset one past the passage's last character."""
+    text: str
+    """The passage text, ``file_text[start:end]``."""
+    score: float
+    """The retrieval score that ranked it."""
+
+
+class AskResult(_Model):
+    """What ``qa ask`` returns: the answer (or an abstention) and the passages behind it."""
+
+    question: str
+    """The question as asked."""
+    abstained: bool
+    """True when nothing in the articles answers the question."""
+    answer: Answer | None
+    """The answer; None exactly when ``abstained`` is true."""
+    citations: list[Citation]
+    """The retrieved passages in rank order, the answer's passage first."""
+    resolved_question: str | None = None
+    """For a follow-up, the self-contained question it was answered as."""
+    reason: str | None = None
+    """Why the answerer abstained or what limited its confidence, in a few words."""
+    notices: list[str] = []
+    """Things the user should know (question truncated, index stale, ...)."""
+
+
+class IndexedArticle(_Model):
+    """An article as recorded in the index manifest."""
+
+    article: Article
+    """The article's metadata and content hash."""
+    passages: int = Field(ge=0)
+    """How many passages it was split into."""
+    sentences: int = Field(ge=0)
+    """How many sentences it was split into."""
+
+
+class IndexSettings(_Model):
+    """Everything that decides what an index contains; an index built otherwise is rebuilt."""
+
+    model: str
+    """Identity of the embedding model."""
+    dim: int
+    """Embedding dimension."""
+    max_tokens: int
+    """Word-piece limit of one passage with its title (the model's limit)."""
+    passage_tokens: int
+    """Target word pieces of a passage window."""
+    overlap_sentences: int
+    """Sentences shared by consecutive passages."""
+    format: int
+    """Version of the on-disk layout and of the ingest/chunking rules."""
+
+
+class IndexManifest(_Model):
+    """The index folder's table of contents, written last and atomically."""
+
+    settings: IndexSettings
+    """How the index was built."""
+    corpus: str
+    """Absolute path of the corpus folder it was built from."""
+    created: str
+    """When this generation was written (ISO timestamp, UTC)."""
+    articles: list[IndexedArticle]
+    """The indexed articles, in passage order."""
+    passages: int
+    """Total passages."""
+    sentences: int
+    """Total sentences."""
+    files: dict[str, str]
+    """SHA-256 of every data file of this generation, checked on load."""
+    index_type: str
+    """The FAISS index type used for passages (e.g. ``Flat``)."""
+    encoder: str
+    """How the passage vectors were computed (e.g. ``torch-bf16``), for the record."""
+
+
+class EvalQuestion(_Model):
+    """One line of a question file for ``qa eval``."""
+
+    id: str
+    """Identifier of the question."""
+    question: str
+    """The question."""
+    answers: list[str]
+    """Acceptable answer strings as they appear in the article text; empty if unanswerable."""
+    sources: list[str]
+    """Article paths that answer it; empty if unanswerable."""
+
+
+EvalLabel = Literal[
+    "retrieval miss",
+    "wrong sentence",
+    "span miss",
+    "wrong abstention",
+    "answered unanswerable",
+]

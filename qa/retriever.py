@@ -1,0 +1,113 @@
+"""Question -> ranked passages: dense (FAISS over embeddings), lexical (BM25) or hybrid (both fused).
+
+Hybrid scoring is a weighted sum of the cosine similarity and the BM25 score scaled by the
+query's best BM25 score, over the union of both retrievers' candidates, every candidate scored
+exactly by both. Names, figures and other-language words that embeddings blur are carried by
+BM25; paraphrases that share no words are carried by the embeddings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.config import Retriever as Mode
+from qa.index import IndexData, TermAnalyzer
+
+DENSE_WEIGHT = 1.0
+LEXICAL_WEIGHT = 0.35
+CANDIDATES = 50
+"""How many passages each retriever proposes before fusion."""
+
+
+@dataclass
+class Retrieval:
+    """The ranked passages for one question, with everything the answerer reuses."""
+
+    order: np.ndarray
+    """Passage numbers, best first (all candidates, not only the top k)."""
+    scores: np.ndarray
+    """The ranking score of each passage in ``order``."""
+    dense: np.ndarray
+    """Cosine similarity of the question with each passage in ``order``."""
+    lexical: np.ndarray
+    """BM25 score of each passage in ``order`` (0 where no term matches)."""
+    lexical_max: float
+    """The question's best BM25 score over the whole index."""
+    query_vector: np.ndarray
+    """The question's embedding."""
+    terms: list[str]
+    """The question's BM25 terms."""
+
+
+class PassageRetriever:
+    """Ranks an index's passages for a question."""
+
+    def __init__(self, index: IndexData, analyze: TermAnalyzer) -> None:
+        self.index = index
+        self.analyze = analyze
+        self._df: dict[str, int] | None = None
+
+    def lexical_scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every passage for ``terms`` (zeros when none is in the vocabulary)."""
+        n = len(self.index.passages)
+        bm25 = self.index.bm25
+        if bm25 is None or not terms:
+            return np.zeros(n, dtype=np.float32)
+        ids = bm25.get_tokens_ids(terms)
+        if not ids:
+            return np.zeros(n, dtype=np.float32)
+        return np.asarray(bm25.get_scores_from_ids(ids), dtype=np.float32)
+
+    def document_frequency(self, term: str) -> int:
+        """In how many passages ``term`` occurs."""
+        bm25 = self.index.bm25
+        if bm25 is None:
+            return 0
+        tid = bm25.vocab_dict.get(term)
+        if tid is None:
+            return 0
+        indptr = bm25.scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid])
+
+    def search(self, query_vector: np.ndarray, question: str, mode: Mode = "hybrid") -> Retrieval:
+        """Rank passages for a question whose embedding is ``query_vector``."""
+        n = len(self.index.passages)
+        terms = self.analyze(question)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.float32)
+            return Retrieval(np.zeros(0, dtype=np.int64), empty, empty, empty, 0.0, query_vector, terms)
+        want = min(n, CANDIDATES)
+        candidates: set[int] = set()
+        if mode in ("dense", "hybrid"):
+            _, ids = self.index.faiss_index.search(query_vector.reshape(1, -1).astype(np.float32), want)
+            candidates.update(int(i) for i in ids[0] if i >= 0)
+        lexical_all = self.lexical_scores(terms) if mode in ("lexical", "hybrid") else None
+        if lexical_all is not None:
+            top = np.argpartition(-lexical_all, want - 1)[:want] if want < n else np.arange(n)
+            candidates.update(int(i) for i in top if lexical_all[i] > 0)
+            if mode == "lexical" and not candidates:
+                candidates.update(int(i) for i in top)
+        cand = np.array(sorted(candidates), dtype=np.int64)
+        dense = np.asarray(self.index.passage_vectors[cand], dtype=np.float32) @ query_vector.astype(np.float32)
+        if lexical_all is None:
+            lexical_all = self.lexical_scores(terms)
+        lexical = lexical_all[cand]
+        lexical_max = float(lexical_all.max()) if len(lexical_all) else 0.0
+        if mode == "dense":
+            score = dense
+        elif mode == "lexical":
+            score = lexical / lexical_max if lexical_max > 0 else lexical
+        else:
+            score = DENSE_WEIGHT * dense + LEXICAL_WEIGHT * (lexical / lexical_max if lexical_max > 0 else 0.0)
+        rank = np.lexsort((cand, -score))  # ties broken by passage number, for stable output
+        return Retrieval(
+            order=cand[rank],
+            scores=np.asarray(score, dtype=np.float32)[rank],
+            dense=dense[rank],
+            lexical=lexical[rank],
+            lexical_max=lexical_max,
+            query_vector=query_vector,
+            terms=terms,
+        )

@@ -1,0 +1,191 @@
+"""QAService: the one object the CLI and the chat UI talk to (ask, index, sources).
+
+It loads the index lazily, refreshes it when the corpus changed (re-embedding only what changed),
+and keeps the model and index warm between questions.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qa.config import Retriever, Settings, load_settings
+from qa.embedding import MAX_TOKENS, Embedder
+from qa.errors import IndexReadOnlyError, IndexStoreError, UsageError
+from qa.index import IndexData, TermAnalyzer
+from qa.indexer import IndexReport, Progress, index_root, index_settings, load_current, plan, refresh
+from qa.models import AskResult, Citation
+
+MAX_QUESTION_CHARS = 2000
+"""Longer questions are cut here (the model reads 256 word pieces, about 1,000 characters)."""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """An indexed article as listed by ``qa sources``."""
+
+    source: str
+    title: str
+    date: str | None
+    outlet: str | None
+    passages: int
+    sentences: int
+    chars: int
+    warnings: list[str]
+
+
+def clean_question(question: str) -> tuple[str, list[str]]:
+    """The question with control characters removed and its length bounded, and notices about
+    what was changed; raises UsageError for an empty question."""
+    notices = []
+    cleaned = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in "\u200d" else c for c in question
+    )
+    cleaned = " ".join(cleaned.split())
+    if not cleaned:
+        raise UsageError('the question is empty; ask something, e.g. qa ask "Who is Japan\'s prime minister?"')
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        notices.append(
+            f"the question is {len(cleaned):,} characters long; only its first {MAX_QUESTION_CHARS:,} were used"
+        )
+        cleaned = cleaned[:MAX_QUESTION_CHARS]
+    return cleaned, notices
+
+
+class QAService:
+    """Answers questions about a corpus of articles."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.embedder = Embedder(self.settings.cache_path())
+        self.analyze = TermAnalyzer()
+        self._data: IndexData | None = None
+        self._lock = threading.RLock()
+        self.notices: list[str] = []
+
+    # ------------------------------------------------------------------ index
+
+    def index(
+        self,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        on_wait: Callable[[], None] | None = None,
+    ) -> IndexReport:
+        """Bring the index up to date (or rebuild it) and report what was done."""
+        with self._lock:
+            report = refresh(self.settings, self.embedder, rebuild=rebuild, progress=progress, on_wait=on_wait)
+            self._data = None
+            return report
+
+    def ensure_index(
+        self,
+        progress: Progress | None = None,
+        on_wait: Callable[[], None] | None = None,
+        check: bool = True,
+    ) -> IndexData:
+        """The loaded index, built or refreshed first when it is missing or out of date."""
+        with self._lock:
+            if self._data is not None and not check:
+                return self._data
+            root = index_root(self.settings)
+            wanted = index_settings(self.settings, self.embedder.model)
+            current = self._data
+            if current is None:
+                current, _ = load_current(root, wanted, self.settings.corpus)
+            if current is not None and plan(self.settings.corpus, current).up_to_date:
+                self._set(current)
+                return current
+            try:
+                refresh(self.settings, self.embedder, progress=progress, on_wait=on_wait)
+            except IndexReadOnlyError as exc:
+                if current is None:
+                    raise
+                self.notices.append(f"the index is out of date and cannot be refreshed: {exc}")
+                self._set(current)
+                return current
+            fresh, why = load_current(root, wanted, self.settings.corpus)
+            if fresh is None:
+                raise IndexStoreError(f"the index in {root} could not be loaded after building it: {why}")
+            self._set(fresh)
+            return fresh
+
+    def _set(self, data: IndexData) -> None:
+        if data is not self._data:
+            from qa.answerer import Answerer
+            from qa.retriever import PassageRetriever
+
+            self._data = data
+            self._retriever = PassageRetriever(data, self.analyze)
+            self._answerer = Answerer(data, self._retriever, self.analyze)
+
+    def sources(self, progress: Progress | None = None) -> list[SourceInfo]:
+        """Every indexed article with its metadata and passage count."""
+        data = self.ensure_index(progress=progress)
+        return [
+            SourceInfo(
+                source=a.article.source, title=a.article.title, date=a.article.date, outlet=a.article.outlet,
+                passages=a.passages, sentences=a.sentences, chars=a.article.chars, warnings=a.article.warnings,
+            )
+            for a in data.manifest.articles
+        ]
+
+    def article_text(self, source: str) -> str:
+        """The indexed text of the article ``source``."""
+        data = self.ensure_index(check=False)
+        for i, a in enumerate(data.manifest.articles):
+            if a.article.source == source:
+                return data.text(i)
+        raise UsageError(f"no article {source!r} in the index; `qa sources` lists them")
+
+    # ------------------------------------------------------------------ ask
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        retriever: Retriever | None = None,
+        progress: Progress | None = None,
+        check: bool = True,
+    ) -> AskResult:
+        """Answer ``question`` from the articles (or abstain), citing the top ``k`` passages."""
+        cleaned, notices = clean_question(question)
+        k = k or self.settings.top_k
+        if k < 1:
+            raise UsageError(f"-k must be at least 1 (got {k})")
+        mode = retriever or self.settings.retriever
+        data = self.ensure_index(progress=progress, check=check)
+        with self._lock:
+            retriever_, answerer = self._retriever, self._answerer
+            notices.extend(self.notices)
+            self.notices = []
+        tokens = self.embedder.count_query_tokens(cleaned)
+        if tokens > MAX_TOKENS - 2:
+            notices.append(f"the question has {tokens} word pieces; the model read only its first {MAX_TOKENS - 2}")
+        vector = self.embedder.encode_queries([cleaned])[0]
+        retrieval = retriever_.search(vector, cleaned, mode)
+        decision = answerer.answer(cleaned, retrieval, self.settings.abstain_threshold)
+        order = [int(p) for p in retrieval.order[:k]]
+        lead = decision.passage
+        if decision.answer is not None and lead is not None:
+            order = [lead] + [p for p in order if p != lead][: k - 1]
+        scores = {int(p): float(s) for p, s in zip(retrieval.order, retrieval.scores)}
+        citations = [self._citation(data, n, p, scores[p]) for n, p in enumerate(order, start=1)]
+        return AskResult(
+            question=question,
+            abstained=decision.answer is None,
+            answer=decision.answer,
+            citations=citations,
+            reason=decision.reason,
+            notices=notices,
+        )
+
+    @staticmethod
+    def _citation(data: IndexData, n: int, p: int, score: float) -> Citation:
+        passage = data.passage(p)
+        article = data.manifest.articles[int(data.passages[p, 0])].article
+        return Citation(
+            n=n, source=passage.source, title=article.title, date=article.date, outlet=article.outlet,
+            passage_id=passage.id, start=passage.start, end=passage.end, text=passage.text, score=round(score, 4),
+        )

@@ -1,0 +1,270 @@
+"""What a question asks for, and the spans of a sentence that could be that answer.
+
+Rule-based and language-light: the answer kinds are the ones news questions ask most (a date, a
+number or amount, a person, a place, an organisation, a quoted phrase). Every span is a pair of
+offsets into the text it was found in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qa.ingest import MONTHS
+
+# --------------------------------------------------------------------------- answer kinds
+
+DATE, NUMBER, PERSON, PLACE, ORG, QUOTE, REASON, YESNO, DESCRIPTION, OTHER = (
+    "date", "number", "person", "place", "organisation", "quote", "reason", "yes/no", "description", "other",
+)
+
+_MONTHS = r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|December)\b|" \
+          r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b\.?)"
+_ANY_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+"""Month names and abbreviations in every language ingest knows, for day-first dates ("28. Oktober")."""
+_WEEKDAYS = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+
+_KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
+    # "Who is Sheila Smith?" asks what the named person is, not for a name
+    (DESCRIPTION, re.compile(r"^\s*(?i:who|what)\s+(?i:is|was|are|were)\s+(?:[A-Z][\w.’'-]*(?:\s+|(?=\?))|of\s+|the\s+)+\?*\s*$")),
+    (DATE, re.compile(r"^\s*(?:when|since when|until when|by when)\b|\bwhat (?:date|day|year|month|time)\b|"
+                      r"\b(?:which|what) (?:year|month|day|date|week)\b|\bhow long ago\b|\bin what year\b", re.I)),
+    (NUMBER, re.compile(r"\bhow (?:many|much|far|large|big|high|long|old|often)\b|\bwhat (?:percentage|share|"
+                        r"proportion|fraction|number|amount|figure|sum|total|size|level|rate|rank|ranking|ordinal)\b|"
+                        r"\bby how much\b|\bwhat (?:is|was|were|are) (?:the |its |her |his |their )?(?:[\w’'-]+ ){0,2}(?:value|size|"
+                        r"figure|amount|number|rate|rating|level|total|share|percentage|budget|cost|price|growth|"
+                        r"population|count|score)\b", re.I)),
+    (QUOTE, re.compile(r"\bwhat (?:did|does|has|had|do)\b.{0,80}\b(?:call|term|describe|label|dub|brand|say|said|"
+                       r"stress|warn|urge)\w*\b.{0,40}(?:as|\?)?", re.I)),
+    (PERSON, re.compile(r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|minister|leader|scholar|analyst|"
+                        r"expert|professor|president|premier|politician|spokesperson|spokesman|chairman|"
+                        r"secretary|academic|researcher|diplomat|figure|lawmaker|senator)s?\b|"
+                        r"\b(?:name|named) (?:of )?the (?:person|official|minister|leader|scholar|analyst|expert)\b", re.I)),
+    (PLACE, re.compile(r"^\s*where\b|\bwhich (?:city|country|countries|place|venue|island|islands|region|"
+                       r"sea|capital|prefecture|location|building|base)\b|\bin what (?:city|country|place)\b", re.I)),
+    (ORG, re.compile(r"\bwhich (?:organi[sz]ation|group|party|parties|institution|outlet|newspaper|agency|"
+                     r"think tank|university|company|companies|firm|firms|body|ministry|association|"
+                     r"foundation|federation|alliance|forum|coalition)\b", re.I)),
+    (REASON, re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:caused|prompted|triggered|led to)\b|"
+                        r"\bhow come\b", re.I)),
+    (YESNO, re.compile(r"^\s*(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|must)\b", re.I)),
+]
+
+
+def answer_kind(question: str) -> str:
+    """The kind of answer a question asks for."""
+    for kind, rule in _KIND_RULES:
+        if rule.search(question):
+            return kind
+    return OTHER
+
+
+# --------------------------------------------------------------------------- candidate spans
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span of a sentence that could answer, with its kind."""
+
+    start: int
+    end: int
+    kind: str
+
+
+_DATE_SPAN = re.compile(
+    r"(?:(?:early|mid|late|the end of|the start of|the beginning of|the middle of|later in|earlier in)[\s-]+)?"
+    r"(?:" + _WEEKDAYS + r",?\s+)?"
+    r"(?:(?:[Ll]ast|[Nn]ext|[Tt]his)\s+(?:week|month|year|spring|summer|autumn|fall|winter|" + _MONTHS + r")"
+    r"|\d{1,2}\.?\s+(?i:" + _ANY_MONTH + r")\b\.?(?:,?\s+\d{4})?"
+    r"|" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?(?:,\s+\d{4})?"
+    r"|" + _MONTHS + r"(?:\s+\d{4})?"
+    r"|(?:the\s+)?(?:early|mid|late)?[\s-]?(?:19|20)\d0s"
+    r"|(?:19|20)\d\d(?:\s+(?:to|and|-|–)\s+(?:19|20)\d\d)?"
+    r"|" + _WEEKDAYS + r"|(?:[Ll]ast|[Nn]ext|[Tt]his)\s+(?:week|month|year|spring|summer|autumn|fall|winter|" + _MONTHS + r")"
+    r"|(?:in\s+)?(?:the\s+)?(?:spring|summer|autumn|fall|winter)(?:\s+(?:of\s+)?(?:19|20)\d\d)?"
+    r")",
+)
+
+_NUMBER_WORDS = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|dozens?|hundreds|thousands|millions|billions|first|second|third|fourth|fifth|sixth|seventh|"
+    r"eighth|ninth|tenth|50th|\d+(?:st|nd|rd|th))"
+)
+_NUMBER_SPAN = re.compile(
+    r"(?:(?:about|around|roughly|nearly|almost|approximately|more than|less than|over|under|some|at least|"
+    r"up to|a record)\s+)?"
+    r"(?:(?:[$€£¥]\s?)?\d+(?:,\d{3})*(?:\.\d+)?(?:\s?(?:%|percent|per cent))?"
+    r"(?:\s+(?:trillion|billion|million|thousand|hundred))?"
+    r"(?:\s+(?:yen|dollars|euros|yuan|won|people|troops|years|months|days|weeks|points|units|ships|"
+    r"visitors|tourists|members|countries|nations|times|percent))?"
+    r"(?:-(?:point|year|month|day|week))?"
+    r"(?:\s*\((?:[$€£¥]\s?)?\d[^)]{0,30}\))?"
+    r"|\b" + _NUMBER_WORDS + r"(?:[\s-]+(?:point|years?|months?|days?|weeks?|times|meeting|session|"
+    r"anniversary|term))?\b)",
+    re.I,
+)
+
+_TITLES = (
+    r"(?:Prime Minister|Foreign Minister|Defense Minister|Defence Minister|Finance Minister|Minister|"
+    r"President|Vice President|Premier|Chairman|Chairwoman|Chair|Secretary|Spokesperson|Spokesman|"
+    r"Ambassador|Professor|Prof\.|Dr\.|Mr\.|Mrs\.|Ms\.|Sheikh|King|Queen|Emperor|Governor|Senator|Gen\.|General)"
+)
+_CAP = r"[A-Z][\w’'.-]*[\w]"
+_NAME_SPAN = re.compile(r"\b" + _CAP + r"(?:\s+(?:(?:bin|al|de|van|von|der|da|di|of the|of|on|for|and)\s+)?" + _CAP + r")*")
+_DATE_WORD = re.compile(r"^(?:" + _MONTHS + r"|" + _WEEKDAYS + r")$")
+_CONNECTOR = re.compile(r"^(?:bin|al|de|van|von|der|da|di|of|the|on|for|and)$")
+_QUOTE_SPAN = re.compile(r"[“\"]([^”\"\n]{2,240})[”\"]|‘([^’\n]{2,120})’")
+_REASON_SPAN = re.compile(r"\b(?:because|due to|since|as a result of|owing to|in response to|following|after|"
+                          r"given|amid)\b[^.;]*", re.I)
+
+_NOT_NAMES = re.compile(
+    r"^(?:" + _MONTHS + r"|" + _WEEKDAYS + r"|The|A|An|In|On|At|But|And|Or|As|Still|Also|However|Even|"
+    r"Under|While|During|Since|After|Before|Despite|Although|Some|Many|Last|This|That|These|Those|It|He|She|"
+    r"They|We|I|His|Her|Their|Our|Its|END)$"
+)
+# Generic words that mark a capitalised phrase as a place or an organisation; no gazetteer.
+_PLACE_HINT = re.compile(
+    r"\b(?:Islands?|Sea|Strait|House|Office|Palace|Hall|Base|Prefecture|City|Province|Peninsula|Ocean|Bay|"
+    r"River|Mountains?|Square|Airport|Port|Harbou?r|Street|Avenue|County|State|Republic|Kingdom)\b"
+)
+_ORG_HINT = re.compile(
+    r"\b(?:Party|Ministry|Council|Foundation|Center|Centre|University|Association|Federation|Institute|"
+    r"Agency|Press|Times|Post|News|Forum|Bank|Fund|Committee|Group|Alliance|Mechanism|Organi[sz]ation|"
+    r"Corporation|Company|Inc|Ltd|Union|Commission|Assembly|Parliament|Congress|Senate|Diet|Court)\b"
+    r"|\b[A-Z]{2,}\d*\b"
+)
+
+
+def _trim_title(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop a leading job title ("Prime Minister Sanae Takaichi" -> "Sanae Takaichi")."""
+    m = re.match(r"(?:(?:Japanese|Chinese|U\.S\.|US|South Korean|Italian|Former|former)\s+)?" + _TITLES + r"\s+",
+                 text[start:end])
+    if m and start + m.end() < end:
+        return start + m.end(), end
+    return start, end
+
+
+def _names(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """Runs of capitalised words in ``text[lo:hi]``, split at possessives, without leading
+    function words ("The", "In", month names...)."""
+    pieces = []
+    for m in _NAME_SPAN.finditer(text, lo, hi):
+        # a possessive inside a capitalised run ends one name: "Japan’s Prime Minister X"
+        s = m.start()
+        for p in re.finditer(r"[’']s\b\s*", text[m.start() : m.end()]):
+            pieces.append((s, m.start() + p.start()))
+            s = m.start() + p.end()
+        pieces.append((s, m.end()))
+    spans = []
+    for s, e in pieces:
+        words = [(s + w.start(), s + w.end()) for w in re.finditer(r"\S+", text[s:e])]
+        for i, (ws, we) in enumerate(words):
+            if i and _DATE_WORD.match(text[ws:we]):
+                words = words[:i]
+                break
+        while words and _NOT_NAMES.match(text[words[0][0] : words[0][1]]):
+            words.pop(0)
+        while words and _CONNECTOR.match(text[words[-1][0] : words[-1][1]]):
+            words.pop()
+        if words:
+            spans.append((words[0][0], words[-1][1]))
+    return spans
+
+
+def candidates(text: str, lo: int, hi: int, kind: str) -> list[Candidate]:
+    """Spans within ``text[lo:hi]`` that could be an answer of ``kind``."""
+    found: list[Candidate] = []
+    if kind == DATE:
+        for m in _DATE_SPAN.finditer(text, lo, hi):
+            if m.end() > m.start() and text[m.start() : m.end()].strip():
+                found.append(Candidate(m.start(), m.end(), DATE))
+    elif kind == NUMBER:
+        for m in _NUMBER_SPAN.finditer(text, lo, hi):
+            span = text[m.start() : m.end()]
+            if any(c.isdigit() for c in span) or re.search(_NUMBER_WORDS, span, re.I):
+                found.append(Candidate(m.start(), m.end(), NUMBER))
+    elif kind in (PERSON, PLACE, ORG):
+        for s, e in _names(text, lo, hi):
+            span = text[s:e]
+            if kind == PERSON:
+                s, e = _trim_title(text, s, e)
+                span = text[s:e]
+                if len(span.split()) < 2 or _ORG_HINT.search(span) or _PLACE_HINT.search(span):
+                    continue
+            elif kind == PLACE and not (_PLACE_HINT.search(span) or _preceded_by(text, s, ("in", "at", "to", "near", "from"))):
+                continue
+            elif kind == ORG and not _ORG_HINT.search(span):
+                continue
+            found.append(Candidate(s, e, kind))
+    elif kind == QUOTE:
+        for m in _QUOTE_SPAN.finditer(text, lo, hi):
+            g = 1 if m.group(1) is not None else 2
+            found.append(Candidate(m.start(g), m.end(g), QUOTE))
+    elif kind == REASON:
+        for m in _REASON_SPAN.finditer(text, lo, hi):
+            found.append(Candidate(m.start(), m.end(), REASON))
+    return found
+
+
+def _preceded_by(text: str, start: int, words: tuple[str, ...]) -> bool:
+    before = text[max(0, start - 8) : start].split()
+    return bool(before) and before[-1].lower() in words
+
+
+_EDGE_CONNECTOR = re.compile(r"^(?:of|the|on|for|and|at|in|from|to|with|a|an|’s|'s|,)$", re.I)
+
+
+def trim_known(text: str, cand: Candidate, known: Callable[[str], bool]) -> Candidate | None:
+    """``cand`` without leading or trailing words the question already says (and the connectors
+    left dangling): "Bonji Ohara of the Sasakawa Peace Foundation" asked about Ohara ->
+    "Sasakawa Peace Foundation". None when nothing new is left."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"[^\s,]+", text[cand.start : cand.end])]
+    words = [(cand.start + a, cand.start + b) for a, b in words]
+
+    def drop(i: int) -> bool:
+        word = text[words[i][0] : words[i][1]]
+        return known(word) or bool(_EDGE_CONNECTOR.match(word))
+
+    changed = False
+    while words and drop(0):
+        words.pop(0)
+        changed = True
+    while words and drop(-1):
+        words.pop()
+        changed = True
+    if not words:
+        return None
+    if not changed:
+        return cand
+    return Candidate(words[0][0], words[-1][1], cand.kind)
+
+
+_APPOSITIVE_AFTER = re.compile(r"(?:’s|'s)?,\s+((?:a|an|the)\s+[^,;.“”\"]{3,160}?)(?=[,;.]|\s+(?:said|says|told)\b)")
+_OF_ORG_AFTER = re.compile(r"\s+(?:of|at|from)\s+(?:the\s+)?([A-Z][^,;.“”\"]{2,100}?)(?=\s+(?:says?|said|argues?|argued|warns?|warned|"
+                           r"has|have|is|are|was|who|wrote|writes|expects?|told|believes?|thinks?)\b|[,;.])")
+_ROLE_BEFORE = re.compile(r"((?:[A-Z][\w.-]*\s+)*(?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*)\s+$")
+
+
+def describe(text: str, lo: int, hi: int, name: str) -> Candidate | None:
+    """What the sentence ``text[lo:hi]`` says the named person or thing is: an appositive after the
+    name (", a professor of politics at ..."), an affiliation ("of the Council on Foreign
+    Relations"), or a role written before it ("spokesperson Wang Wenbin")."""
+    parts = [w for w in name.split() if w[:1].isupper()]
+    if not parts:
+        return None
+    at = text.find(parts[-1], lo, hi)
+    if at < 0:
+        return None
+    after = at + len(parts[-1])
+    for pattern in (_APPOSITIVE_AFTER, _OF_ORG_AFTER):
+        m = pattern.match(text, after, hi)
+        if m:
+            return Candidate(m.start(1), m.end(1), DESCRIPTION)
+    first = text.find(parts[0], lo, hi)
+    m = _ROLE_BEFORE.search(text, lo, first if first >= 0 else at)
+    if m and m.end(1) > m.start(1) and not re.search(
+        r"\b(?:said|says|told|and|but|the|a|an|as|such|like|including|by|with|to|of|for|from|at|in|on)\b", m.group(1)
+    ):
+        return Candidate(m.start(1), m.end(1), DESCRIPTION)
+    return None

@@ -1,0 +1,79 @@
+"""Shared fixtures: the real model, a real index of the seed articles, helpers to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+QA = [sys.executable, "-m", "qa"]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache (the exported ONNX model) for the whole test session."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def qa_env(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for CLI subprocesses: isolated cache, data and config; no colour."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(
+        QA_CACHE_DIR=str(cache_dir),
+        QA_DATA_DIR=str(tmp_path_factory.mktemp("data")),
+        QA_CONFIG=str(_empty_config(tmp_path_factory)),
+        NO_COLOR="1",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def _empty_config(factory: pytest.TempPathFactory) -> Path:
+    path = factory.mktemp("config") / "config.toml"
+    path.write_text("")
+    return path
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, qa_env: dict[str, str]) -> Path:
+    """An index folder holding a real index of the seed articles, built once."""
+    index = tmp_path_factory.mktemp("index")
+    from qa.config import load_settings
+    from qa.service import QAService
+
+    service = QAService(load_settings({"index": index}, env=qa_env))
+    service.index()
+    return index
+
+
+@pytest.fixture(scope="session")
+def service(seed_index: Path, qa_env: dict[str, str]):  # noqa: ANN201 - QAService
+    """A warm QAService over the seed index (shared: do not change its corpus)."""
+    from qa.config import load_settings
+    from qa.service import QAService
+
+    svc = QAService(load_settings({"index": seed_index}, env=qa_env))
+    svc.ensure_index()
+    return svc
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A private, writable copy of the seed articles."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(SEEDS, dest)
+    for path in dest.iterdir():
+        path.chmod(0o644)
+    return dest
+
+
+def run_qa(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:  # noqa: ANN003
+    """Run the qa command line as a subprocess."""
+    return subprocess.run(QA + args, env=env, capture_output=True, text=True, timeout=600, **kwargs)
