@@ -198,8 +198,10 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.questions import clean_question
     from qa.safe_text import safe_json
 
+    clean_question(args.question)  # reject an empty question before loading anything
     service = _service(args, retriever=args.retriever)
     progress = _ProgressPrinter()
     try:

@@ -7,7 +7,6 @@ and keeps the model and index warm between questions.
 from __future__ import annotations
 
 import threading
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,10 +16,7 @@ from qa.errors import IndexReadOnlyError, IndexStoreError, UsageError
 from qa.index import IndexData, TermAnalyzer
 from qa.indexer import IndexReport, Progress, index_root, index_settings, load_current, plan, refresh
 from qa.models import AskResult, Citation
-
-MAX_QUESTION_CHARS = 2000
-"""Longer questions are cut here (the model reads 256 word pieces, about 1,000 characters)."""
-
+from qa.questions import clean_question
 
 @dataclass(frozen=True)
 class SourceInfo:
@@ -34,24 +30,6 @@ class SourceInfo:
     sentences: int
     chars: int
     warnings: list[str]
-
-
-def clean_question(question: str) -> tuple[str, list[str]]:
-    """The question with control characters removed and its length bounded, and notices about
-    what was changed; raises UsageError for an empty question."""
-    notices = []
-    cleaned = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in "\u200d" else c for c in question
-    )
-    cleaned = " ".join(cleaned.split())
-    if not cleaned:
-        raise UsageError('the question is empty; ask something, e.g. qa ask "Who is Japan\'s prime minister?"')
-    if len(cleaned) > MAX_QUESTION_CHARS:
-        notices.append(
-            f"the question is {len(cleaned):,} characters long; only its first {MAX_QUESTION_CHARS:,} were used"
-        )
-        cleaned = cleaned[:MAX_QUESTION_CHARS]
-    return cleaned, notices
 
 
 class QAService:

@@ -1,0 +1,101 @@
+"""Answers through the real model and index: verbatim spans of the asked kind, abstention, offsets."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa.errors import UsageError
+from qa.models import AskResult
+from qa.service import QAService
+
+from .conftest import SEEDS
+
+
+def assert_verbatim(result: AskResult) -> None:
+    """Every offset of a result points at exactly its text in the article file."""
+    texts: dict[str, str] = {}
+
+    def text(source: str) -> str:
+        if source not in texts:
+            texts[source] = (SEEDS / source).read_bytes().decode("utf-8")
+        return texts[source]
+
+    assert (result.answer is None) == result.abstained
+    if result.answer is not None:
+        a = result.answer
+        assert text(a.source)[a.start : a.end] == a.text
+        assert text(a.source)[a.sentence.start : a.sentence.end] == a.sentence.text
+        assert a.sentence.start <= a.start < a.end <= a.sentence.end
+        assert 0.0 <= a.confidence <= 1.0
+        first = result.citations[0]
+        assert first.source == a.source and first.start <= a.start and a.end <= first.end
+    for c in result.citations:
+        assert text(c.source)[c.start : c.end] == c.text
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "expected"),
+    [
+        ("When is the host-nation support accord set to expire?", "date", "the end of March"),
+        ("How much did Japan's exports to China fall in 2025?", "number", "5.2%"),
+        ("Which spokesperson called Takaichi's comments irresponsible?", "person", "Wang Wenbin"),
+        ("What did Wang Wenbin call the comments?", "quote", "irresponsible"),
+        ("Which think tank is Bonji Ohara with?", "organisation", "Sasakawa Peace Foundation"),
+        ("Who is Sheila Smith?", "description", "Council on Foreign Relations"),
+    ],
+)
+def test_short_answers_of_the_asked_kind(service: QAService, question: str, kind: str, expected: str) -> None:
+    result = service.ask(question)
+    assert not result.abstained, result.reason
+    assert result.answer is not None
+    assert result.answer.kind == kind
+    assert expected in result.answer.text
+    assert len(result.answer.text) < len(result.answer.sentence.text)
+    assert_verbatim(result)
+
+
+def test_a_why_question_is_answered_with_the_sentence(service: QAService) -> None:
+    result = service.ask("Why did Beijing treat Takaichi's Taiwan remarks as interference?")
+    assert result.answer is not None and result.answer.kind == "sentence"
+    assert result.answer.text == result.answer.sentence.text
+    assert_verbatim(result)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the best recipe for a chocolate cake?",
+        "Who won the football World Cup in 2022?",
+        "How tall is Mount Everest?",
+    ],
+)
+def test_off_topic_questions_abstain_and_still_show_passages(service: QAService, question: str) -> None:
+    result = service.ask(question)
+    assert result.abstained and result.answer is None
+    assert result.reason
+    assert len(result.citations) == service.settings.top_k
+    assert_verbatim(result)
+
+
+def test_empty_question_is_refused(service: QAService) -> None:
+    with pytest.raises(UsageError, match="empty"):
+        service.ask(" \x00\t ")
+
+
+def test_very_long_question_is_answered_with_a_notice(service: QAService) -> None:
+    result = service.ask("When does the host-nation support accord expire? " + "word " * 20_000)
+    assert any("only its first" in n for n in result.notices)
+    assert_verbatim(result)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(question=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=200))
+def test_property_any_question_is_answered_or_refused_and_offsets_round_trip(service: QAService, question: str) -> None:
+    try:
+        result = service.ask(question)
+    except UsageError:
+        assert not question.strip() or not "".join(c for c in question if c.isprintable()).strip()
+        return
+    assert_verbatim(result)

@@ -1,0 +1,49 @@
+"""Retrieval through the real model and index: the right article, names, other-language paragraphs."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.service import QAService
+
+
+@pytest.mark.parametrize(
+    ("question", "source"),
+    [
+        ("What is the main goal of Japanese diplomacy this year according to Jiji?", "000_50d2cdad97c7c4d1.txt"),
+        ("How much did Japanese exports to China drop in 2025?", "001_f1cc1f818dc810ca.txt"),
+        ("Which Japanese defence minister went to Washington to meet Pete Hegseth?", "002_4e2dab5310ce0896.txt"),
+        ("Who did Ishiba host at the Prime Minister's Office in September 2024?", "003_092c08207db673d3.txt"),
+        ("What does Beijing oppose about the Fukushima plant?", "004_6e0a6a8466ff434c.txt"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_the_right_article_comes_first(service: QAService, question: str, source: str, mode: str) -> None:
+    result = service.ask(question, retriever=mode)
+    assert result.citations[0].source == source
+
+
+def test_names_found_lexically_that_the_question_only_names(service: QAService) -> None:
+    result = service.ask("Yan Xuetong")
+    assert "Yan Xuetong" in result.citations[0].text
+
+
+@pytest.mark.parametrize(
+    ("question", "needle"),
+    [
+        ("Gipfeltreffen im State Guest House in Tokio", "State Guest House in Tokio"),
+        ("Indien Zölle Pahalgam Jaishankar", "Pahalgam"),
+        ("Welche Basis besuchten Takaichi und Trump?", "US-Navy-Basis in Yokosuka"),
+    ],
+)
+def test_german_paragraphs_are_searchable(service: QAService, question: str, needle: str) -> None:
+    result = service.ask(question, k=3)
+    assert any(needle in c.text for c in result.citations)
+
+
+def test_citations_are_distinct_and_ranked(service: QAService) -> None:
+    result = service.ask("What did Wang Yi say about people-to-people exchanges?", k=8)
+    ids = [c.passage_id for c in result.citations]
+    assert len(ids) == len(set(ids)) == 8
+    rest = [c.score for c in result.citations[1:]]
+    assert rest == sorted(rest, reverse=True)
