@@ -1,13 +1,15 @@
 """Ranked passages -> an answer copied verbatim from an article, or an abstention.
 
-1. Every sentence of the top passages is scored by its own similarity to the question, its
-   passage's retrieval score, how much of the question's (IDF-weighted) terms it and its
-   neighbours cover, and whether it holds an answer of the kind asked for.
-2. In the best sentence, the span of the asked kind (a date for "when", a number for "how many",
-   a name for "who", ...) nearest to the question's words is the short answer; when no span
-   can be picked with confidence, the sentence itself is the answer.
-3. The answer's confidence combines those signals. Below the threshold, or when the sentence does
-   not cover the question's key terms or lacks an answer of the asked kind, the answerer abstains.
+1. Every sentence of the top passages is scored by its similarity to the question (alone and with
+   its neighbours), its passage's retrieval score, how much of the question's IDF-weighted terms it
+   and its neighbours cover, and whether it holds an answer of the kind asked for.
+2. In the best sentence, the span of the asked kind (a date for "when", an amount for "how much",
+   a name for "who", ...) nearest to the question's words is the short answer; when no span can
+   be picked with confidence, the sentence itself is the answer.
+3. The confidence combines the same evidence; below the configured threshold, the answerer
+   abstains. A sentence that lacks what the question names, or lacks an answer of the asked kind,
+   gets a low confidence, so that "How many troops ...?" is not answered by a sentence about troops
+   that gives no number.
 """
 
 from __future__ import annotations
@@ -23,8 +25,24 @@ from qa.index import IndexData, TermAnalyzer
 from qa.models import Answer, Span
 from qa.retriever import PassageRetriever, Retrieval
 
-PASSAGES_READ = 4
+PASSAGES_READ = 5
 """How many of the top passages the answerer reads."""
+
+# Sentence score weights (tuned on tests/questions.jsonl with `qa eval`; see the README).
+W_SIMILARITY = 1.0
+W_CONTEXT_SIMILARITY = 0.25
+W_PASSAGE = 0.25
+W_LEXICAL = 0.15
+W_COVERAGE = 0.6
+W_CONTEXT_COVERAGE = 0.2
+W_KIND = 0.4
+
+# Confidence model (logistic; see Answerer.confidence).
+C_SIMILARITY = 3.0
+C_GAIN = 5.0
+C_COVERAGE = 2.0
+C_KIND_MISSING = -3.5
+C_BIAS = -1.4
 
 
 @dataclass
@@ -33,14 +51,18 @@ class SentenceScore:
 
     number: int
     article: int
+    passage: int
     start: int
     end: int
     passage_rank: int
     similarity: float
+    context_similarity: float
     passage_score: float
+    lexical: float
     coverage: float
     context_coverage: float
-    kind_found: bool
+    kind_found: bool | None
+    """Whether it holds a span of the asked kind; None when the kind is not one a sentence must show."""
     span: tuple[int, int, str] | None = None
     score: float = 0.0
 
@@ -61,6 +83,9 @@ class Decision:
     """The scored candidate sentences, best first (for explanations)."""
 
 
+_WORD = re.compile(r"\w+")
+
+
 class Answerer:
     """Extracts answers from an index's sentences."""
 
@@ -72,40 +97,39 @@ class Answerer:
 
     # ------------------------------------------------------------------ term weights
 
-    def _idf(self, term: str) -> float:
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a term over passages (BM25's formula)."""
         df = self.retriever.document_frequency(term)
         return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
 
-    def _coverage(self, weights: dict[str, float], text: str) -> float:
+    def coverage(self, weights: dict[str, float], text: str) -> float:
         """IDF-weighted share of the question's terms present in ``text``."""
         if not weights:
             return 0.0
         present = set(self.analyze(text))
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in present) / total
+        return sum(w for t, w in weights.items() if t in present) / sum(weights.values())
 
     # ------------------------------------------------------------------ main
 
-    def answer(self, question: str, retrieval: Retrieval, threshold: float) -> Decision:
-        """Pick the answer to ``question`` from the retrieved passages."""
+    def answer(
+        self, question: str, retrieval: Retrieval, threshold: float, names_vector: np.ndarray | None = None
+    ) -> Decision:
+        """Pick the answer to ``question`` from the retrieved passages; ``names_vector`` is the
+        embedding of the names the question mentions (see ``spans.question_names``)."""
         if len(retrieval.order) == 0:
             return Decision(None, None, 0.0, "the index holds no passages")
-        kind = spans.answer_kind(question)
-        weights = {t: self._idf(t) for t in dict.fromkeys(retrieval.terms)}
-        scored = self._score_sentences(retrieval, weights, kind, question)
+        spec = spans.analyze(question)
+        weights = {t: self.idf(t) for t in dict.fromkeys(retrieval.terms)}
+        scored = self.score_sentences(question, spec, retrieval, weights)
         if not scored:
-            return Decision(None, int(retrieval.order[0]), 0.0, "no sentence to answer from")
+            return Decision(None, int(retrieval.order[0]), 0.0, "no sentence to answer from", [])
         best = scored[0]
+        names_similarity = 0.0
+        if names_vector is not None:
+            names_similarity = float(np.asarray(self.index.sentence_vectors[best.number], dtype=np.float32) @ names_vector)
+        confidence = self.confidence(best, names_similarity)
         text = self.index.text(best.article)
-        pick = best.span if kind != spans.REASON else None
-        confidence = self._confidence(best, scored, kind, pick is not None)
-        passage = self._passage_of(best, retrieval)
-        reason = self._doubt(best, kind)
-        sentence = Span(text=text[best.start : best.end], start=best.start, end=best.end)
-        if pick is not None:
-            s, e, span_kind = pick
-        else:
-            s, e, span_kind = best.start, best.end, "sentence"
+        s, e, kind = best.span if best.span and spec.kind != spans.REASON else (best.start, best.end, "sentence")
         article = self.index.manifest.articles[best.article].article
         answer = Answer(
             text=text[s:e],
@@ -113,75 +137,78 @@ class Answerer:
             start=s,
             end=e,
             confidence=round(confidence, 4),
-            sentence=sentence,
-            kind=span_kind,
+            sentence=Span(text=text[best.start : best.end], start=best.start, end=best.end),
+            kind=kind,
         )
-        if confidence < threshold or reason is not None and confidence < threshold + 0.15:
-            return Decision(None, passage, confidence, reason or "no sentence answers it confidently", scored)
-        return Decision(answer, passage, confidence, None, scored)
+        if confidence < threshold:
+            return Decision(None, best.passage, confidence, self.doubt(best, spec, names_similarity), scored)
+        return Decision(answer, best.passage, confidence, None, scored)
 
     # ------------------------------------------------------------------ sentences
 
-    def _score_sentences(
-        self, retrieval: Retrieval, weights: dict[str, float], kind: str, question: str
+    def score_sentences(
+        self, question: str, spec: spans.Spec, retrieval: Retrieval, weights: dict[str, float]
     ) -> list[SentenceScore]:
+        """Every sentence of the top passages, scored, best first."""
         index = self.index
         q = retrieval.query_vector.astype(np.float32)
         q_terms = set(weights)
-        top = float(retrieval.scores[0]) if len(retrieval.scores) else 1.0
+        top = float(retrieval.scores[0]) or 1.0
         seen: dict[int, SentenceScore] = {}
-        for rank, (p, pscore) in enumerate(zip(retrieval.order[:PASSAGES_READ], retrieval.scores[:PASSAGES_READ])):
-            p = int(p)
+        for rank in range(min(PASSAGES_READ, len(retrieval.order))):
+            p = int(retrieval.order[rank])
             article = int(index.passages[p, 0])
             text = index.text(article)
             sents = index.sentence_spans(p)
-            numbers = [s for s, _, _ in sents]
-            sims = np.asarray(index.sentence_vectors[numbers], dtype=np.float32) @ q
-            for j, ((number, start, end), sim) in enumerate(zip(sents, sims)):
+            first, last = sents[0][0], sents[-1][0] + 1
+            # neighbours come from the whole article, not only this passage
+            lo = first - 1 if first > 0 and int(index.sentences[first - 1, 0]) == article else first
+            hi = last + 1 if last < len(index.sentences) and int(index.sentences[last, 0]) == article else last
+            vectors = np.asarray(index.sentence_vectors[lo:hi], dtype=np.float32)
+            sims = vectors @ q
+            lexical = float(retrieval.lexical[rank]) / retrieval.lexical_max if retrieval.lexical_max > 0 else 0.0
+            for number, start, end in sents:
                 if number in seen:
                     continue
-                ctx_lo = sents[max(0, j - 1)][1]
-                ctx_hi = sents[min(len(sents) - 1, j + 1)][2]
-                cands = self._spans(text, start, end, kind, question, q_terms)
+                i = number - lo
+                window = vectors[max(0, i - 1) : i + 2].sum(axis=0)
+                ctx_sim = float(window @ q / (np.linalg.norm(window) or 1.0))
+                c_lo = int(index.sentences[max(lo, number - 1), 1])
+                c_hi = int(index.sentences[min(hi - 1, number + 1), 2])
+                found = self.spans(text, start, end, spec, question, q_terms)
                 seen[number] = SentenceScore(
-                    number=number,
-                    article=article,
-                    start=start,
-                    end=end,
-                    passage_rank=rank,
-                    similarity=float(sim),
-                    passage_score=float(pscore) / top if top > 0 else 0.0,
-                    coverage=self._coverage(weights, text[start:end]),
-                    context_coverage=self._coverage(weights, text[ctx_lo:ctx_hi]),
-                    kind_found=bool(cands),
-                    span=(cands[0].start, cands[0].end, cands[0].kind) if cands else None,
+                    number=number, article=article, passage=p, start=start, end=end, passage_rank=rank,
+                    similarity=float(sims[i]), context_similarity=ctx_sim,
+                    passage_score=float(retrieval.scores[rank]) / top, lexical=lexical,
+                    coverage=self.coverage(weights, text[start:end]),
+                    context_coverage=self.coverage(weights, text[c_lo:c_hi]),
+                    kind_found=bool(found) if spec.hard else None,
+                    span=(found[0].start, found[0].end, found[0].kind) if found else None,
                 )
         for s in seen.values():
-            kind_term = 0.0
-            if kind not in (spans.OTHER, spans.YESNO, spans.REASON):
-                kind_term = 0.08 if s.kind_found else -0.08
-            s.score = 0.5 * s.similarity + 0.2 * s.passage_score + 0.3 * s.coverage + 0.1 * s.context_coverage + kind_term
+            kind = 0.0 if s.kind_found is None else (W_KIND if s.kind_found else -W_KIND)
+            s.score = (
+                W_SIMILARITY * s.similarity + W_CONTEXT_SIMILARITY * s.context_similarity
+                + W_PASSAGE * s.passage_score + W_LEXICAL * s.lexical
+                + W_COVERAGE * s.coverage + W_CONTEXT_COVERAGE * s.context_coverage + kind
+            )
         return sorted(seen.values(), key=lambda s: (-s.score, s.number))
-
-    def _passage_of(self, best: SentenceScore, retrieval: Retrieval) -> int:
-        for p in retrieval.order:
-            p = int(p)
-            if int(self.index.passages[p, 3]) <= best.number < int(self.index.passages[p, 4]):
-                return p
-        return int(retrieval.order[0])
 
     # ------------------------------------------------------------------ spans
 
-    def _spans(self, text: str, lo: int, hi: int, kind: str, question: str, q_terms: set[str]) -> list[spans.Candidate]:
-        """Candidate answers of ``kind`` in the sentence ``text[lo:hi]``, without what the question
-        itself says, nearest to the question's words first."""
+    def spans(
+        self, text: str, lo: int, hi: int, spec: spans.Spec, question: str, q_terms: set[str]
+    ) -> list[spans.Candidate]:
+        """Candidate answers in the sentence ``text[lo:hi]``: of the asked kind, passing its narrower
+        test, without what the question itself says; nearest to the question's words first."""
+        kind = spec.kind
         if kind in (spans.OTHER, spans.YESNO):
             return []
         if kind == spans.DESCRIPTION:
             name = " ".join(w for w in re.findall(r"[\w.’'-]+", question)[2:] if w[:1].isupper())
             found = spans.describe(text, lo, hi, name)
             return [found] if found else []
-        found = spans.candidates(text, lo, hi, kind)
+        found = [c for c in spans.candidates(text, lo, hi, kind) if spec.accepts(text, c, lo, hi)]
         if kind == spans.NUMBER:
             dates = spans.candidates(text, lo, hi, spans.DATE)
             found = [c for c in found if not any(d.start < c.end and c.start < d.end for d in dates)]
@@ -190,40 +217,48 @@ class Answerer:
             terms = self.analyze(word)
             return bool(terms) and all(t in q_terms for t in terms)
 
-        trimmed = []
+        kept = []
         for c in found:
             t = spans.trim_known(text, c, known) if kind in (spans.PERSON, spans.PLACE, spans.ORG) else c
             if t is not None and not _mostly_in(self.analyze(text[t.start : t.end]), q_terms):
-                trimmed.append(t)
+                kept.append(t)
         anchors = [m.start() for m in _WORD.finditer(text, lo, hi) if known(m.group(0))]
         if anchors:
-            trimmed.sort(key=lambda c: min(abs(c.start - a) for a in anchors))
-        return trimmed
+            kept.sort(key=lambda c: min(abs(c.start - a) for a in anchors))
+        return kept
 
     # ------------------------------------------------------------------ confidence
 
-    def _confidence(self, best: SentenceScore, scored: list[SentenceScore], kind: str, span_found: bool) -> float:
-        margin = best.score - scored[1].score if len(scored) > 1 else 0.2
+    def confidence(self, best: SentenceScore, names_similarity: float) -> float:
+        """How sure the answerer is that the best sentence answers, between 0 and 1.
+
+        A logistic model of four pieces of evidence, fitted on tests/questions.jsonl and rounded:
+        the sentence's similarity to the question; how much of that similarity is *not* explained
+        by the names the question mentions (a sentence about Shinzo Abe is similar to "When did
+        Shinzo Abe die?" without saying anything about his death); the share of the question's
+        weighted terms found in the sentence and its neighbours; and whether an answer of the asked
+        kind is missing.
+        """
+        gain = best.similarity - names_similarity
         z = (
-            6.0 * (best.similarity - 0.35)
-            + 3.0 * (max(best.coverage, 0.8 * best.context_coverage) - 0.5)
-            + 4.0 * margin
-            + (0.5 if span_found else 0.0)
+            C_SIMILARITY * best.similarity
+            + C_GAIN * gain
+            + C_COVERAGE * max(best.coverage, best.context_coverage)
+            + (C_KIND_MISSING if best.kind_found is False else 0.0)
+            + C_BIAS
         )
-        if kind not in (spans.OTHER, spans.YESNO, spans.REASON) and not best.kind_found:
-            z -= 1.5
         return 1.0 / (1.0 + math.exp(-z))
 
-    def _doubt(self, best: SentenceScore, kind: str) -> str | None:
-        if kind not in (spans.OTHER, spans.YESNO, spans.REASON) and not best.kind_found:
-            return f"the best sentence gives no {kind}"
-        if max(best.coverage, best.context_coverage) < 0.3:
-            return "the best sentence does not mention what the question asks about"
-        return None
+    def doubt(self, best: SentenceScore, spec: spans.Spec, names_similarity: float) -> str:
+        """Why the best sentence was not good enough, in a few words."""
+        if best.kind_found is False:
+            return f"the closest sentence gives no {spec.kind}"
+        if best.similarity < 0.3 and max(best.coverage, best.context_coverage) < 0.3:
+            return "nothing in the articles is close to the question"
+        if best.similarity - names_similarity < 0.1:
+            return "the closest sentences mention the same names but not what the question asks about them"
+        return "no sentence answers it confidently"
 
 
 def _mostly_in(terms: list[str], q_terms: set[str]) -> bool:
     return bool(terms) and sum(t in q_terms for t in terms) / len(terms) > 0.5
-
-
-_WORD = re.compile(r"\w+")

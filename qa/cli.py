@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from qa import __version__
@@ -70,6 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", parents=[common], help="list the indexed articles",
                              description="List every article with its title, date, outlet and passage count.")
     sources.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    ev = sub.add_parser("eval", parents=[common], help="measure retrieval and answers on a question set",
+                        description="Run a question set and report retrieval and answer metrics, with a "
+                        "per-question table of failures.")
+    ev.add_argument("--questions", metavar="FILE", help="JSON Lines question file (default tests/questions.jsonl)")
+    ev.add_argument("-k", type=_positive_int, metavar="N", help="passages retrieved per question (default 5)")
+    ev.add_argument("--retriever", choices=["dense", "lexical", "hybrid"], help="how to rank passages (default hybrid)")
+    ev.add_argument("--json", action="store_true", help="print metrics and per-question results as JSON")
+    ev.add_argument("--compare", action="store_true", help="run dense, lexical and hybrid side by side")
+    ev.add_argument("--calibrate", action="store_true",
+                    help="sweep the abstention threshold and pick the best one (see --save)")
+    ev.add_argument("--save", action="store_true", help="with --calibrate: store the chosen threshold in the config file")
+    ev.add_argument("--failures", action="store_true", help="list only the questions that failed")
     return parser
 
 
@@ -271,7 +285,109 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ask": cmd_ask, "index": cmd_index, "sources": cmd_sources}
+_METRIC_ROWS = [
+    ("article_recall@1", "article Recall@1"), ("article_recall@3", "article Recall@3"),
+    ("article_recall@5", "article Recall@5"), ("article_recall@10", "article Recall@10"),
+    ("mrr@10", "MRR@10"), ("ndcg@10", "nDCG@10"),
+    ("passage_recall@1", "passage Recall@1"), ("passage_recall@5", "passage Recall@5"),
+    ("passage_recall@10", "passage Recall@10"),
+    ("span_contains_gold", "span contains gold"), ("sentence_contains_gold", "sentence contains gold"),
+    ("span_f1", "span token F1"), ("abstention_accuracy", "abstained on unanswerable"),
+    ("wrong_abstentions", "wrong abstentions"),
+]
+
+
+def _clip(text: str | None, width: int) -> str:
+    from qa.safe_text import printable
+
+    text = printable(" ".join((text or "").split()))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa import evaluate
+    from qa.config import PROJECT_ROOT, save_setting
+    from qa.safe_text import safe_json
+
+    if args.save and not args.calibrate:
+        raise _usage("--save only goes with --calibrate")
+    if args.compare and args.calibrate:
+        raise _usage("choose one of --compare and --calibrate")
+    service = _service(args)
+    path = Path(args.questions) if args.questions else PROJECT_ROOT / "tests" / "questions.jsonl"
+    progress = _ProgressPrinter()
+    try:
+        articles = service.ensure_index(progress=progress).manifest.articles
+    finally:
+        progress.close()
+    questions = evaluate.load_questions(path, {a.article.source for a in articles})
+    passages = {a.article.source: a.passages for a in articles}
+
+    def relevant(q: evaluate.EvalQuestion) -> int:
+        return sum(passages.get(s, 0) for s in q.sources)
+
+    k = args.k or service.settings.top_k
+    modes = ["dense", "lexical", "hybrid"] if args.compare else [args.retriever or service.settings.retriever]
+    runs = {m: evaluate.run(service, questions, k, m, threshold=0.0 if args.calibrate else None) for m in modes}
+    results = {m: evaluate.metrics(o, k, relevant) for m, o in runs.items()}
+
+    if args.calibrate:
+        outcomes = runs[modes[0]]
+        rows = evaluate.sweep(outcomes)
+        chosen = evaluate.choose_threshold(rows, int(results[modes[0]]["answerable"]))
+        if args.json:
+            print(safe_json({"sweep": [r.__dict__ for r in rows], "chosen": chosen.__dict__}))
+        else:
+            print(f"{'threshold':>9}  {'answered':>8}  {'correct':>7}  {'abstained on unanswerable':>25}  wrong abstentions")
+            for r in rows:
+                if round(r.threshold * 100) % 5 == 0 or r is chosen:
+                    mark = "  ← chosen" if r is chosen else ""
+                    print(f"{r.threshold:>9.2f}  {r.answered:>8.2f}  {r.correct:>7.2f}  {r.abstained_unanswerable:>25.2f}  "
+                          f"{r.wrong_abstentions:>17}{mark}")
+            print(f"chosen threshold {chosen.threshold:.2f} (now {service.settings.abstain_threshold:.2f})")
+        if args.save:
+            where = save_setting("abstain_threshold", chosen.threshold)
+            sys.stderr.write(f"qa: saved abstain_threshold = {chosen.threshold:.2f} in {where}\n")
+        return 0
+
+    if args.json:
+        mode = modes[-1]
+        payload = {"metrics": results[mode] if not args.compare else results, "retriever": mode if not args.compare else modes,
+                   "questions": [{**o.result.model_dump(mode="json", exclude={"labels"}), "labels": o.result.labels}
+                                 for o in runs[mode]]}
+        print(safe_json(payload))
+        return 0
+
+    width = 28
+    print(f"{len(questions)} questions ({int(results[modes[0]]['answerable'])} answerable, "
+          f"{int(results[modes[0]]['unanswerable'])} unanswerable), top {k} passages, {path}")
+    print(f"{'metric':<{width}}" + "".join(f"{m:>10}" for m in modes))
+    for key, name in _METRIC_ROWS:
+        cells = "".join(
+            f"{int(results[m][key]):>10d}" if key == "wrong_abstentions" else f"{results[m][key]:>10.3f}" for m in modes
+        )
+        print(f"{name:<{width}}{cells}")
+    if args.compare:
+        return 0
+    outcomes = runs[modes[0]]
+    print()
+    print(f"{'id':<6} {'result':<22} {'conf':>5}  question → answer")
+    for o in outcomes:
+        labels = ", ".join(o.result.labels) or "ok"
+        if args.failures and labels == "ok":
+            continue
+        answer = "(abstained)" if o.result.abstained else o.result.answer.text  # type: ignore[union-attr]
+        print(f"{o.question.id:<6} {labels:<22} {o.confidence:>5.2f}  {_clip(o.question.question, 60)} → {_clip(answer, 50)}")
+    return 0
+
+
+def _usage(message: str) -> QAError:
+    from qa.errors import UsageError
+
+    return UsageError(message)
+
+
+COMMANDS = {"ask": cmd_ask, "index": cmd_index, "sources": cmd_sources, "eval": cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

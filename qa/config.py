@@ -45,8 +45,9 @@ class Settings(BaseModel):
     """How many passages to retrieve and cite."""
     retriever: Retriever = "hybrid"
     """Which retriever ranks passages: dense (embeddings), lexical (BM25) or hybrid (both fused)."""
-    abstain_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
-    """Answers whose confidence is below this are withheld ("not found in the articles")."""
+    abstain_threshold: float = Field(default=0.57, ge=0.0, le=1.0)
+    """Answers whose confidence is below this are withheld ("not found in the articles"). The default is
+    the value `qa eval --calibrate` chose on tests/questions.jsonl."""
     passage_tokens: int = Field(default=160, ge=32, le=250)
     """Target word pieces of a passage window (the title and the model's limit of 256 come on top)."""
     overlap_sentences: int = Field(default=1, ge=0, le=5)
@@ -123,3 +124,32 @@ def load_settings(overrides: dict[str, Any] | None = None, env: dict[str, str] |
         return Settings(**values)
     except ValidationError as exc:
         raise UsageError(_describe(exc, origin)) from None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def save_setting(key: str, value: Any, env: dict[str, str] | None = None) -> Path:
+    """Write ``key = value`` into the config file (``$QA_CONFIG`` or the user's), keeping its
+    other keys; the file is replaced atomically. Returns the file's path."""
+    if key not in _FIELDS:
+        raise UsageError(f"unknown setting {key!r}")
+    env = dict(os.environ if env is None else env)
+    path = Path(env["QA_CONFIG"]).expanduser() if env.get("QA_CONFIG") else _user_dir("config") / "config.toml"
+    data = _read_config_file(path) if path.is_file() else {}
+    data[key] = value
+    Settings(**{k: v for k, v in data.items()})  # refuse to write an invalid file
+    text = "".join(f"{k} = {_toml_value(v)}\n" for k, v in data.items())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text("# qa settings (see README)\n" + text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write config file {path}: {exc.strerror or exc}") from None
+    return path

@@ -40,7 +40,7 @@ import numpy as np
 from qa.errors import IndexLockedError, IndexReadOnlyError, IndexStoreError
 from qa.models import Article, IndexedArticle, IndexManifest, IndexSettings, Passage
 
-FORMAT = 1
+FORMAT = 4
 """Bump when the layout or the ingest/chunking rules change: older indexes are rebuilt."""
 
 DATA_FILES = (
@@ -99,14 +99,76 @@ _STOPWORDS = frozenset(
     such than that the their theirs them themselves then there these they this those through to too under until
     up very was we were what when where which while who whom why will with would you your yours yourself
     yourselves s t ll re ve d m don didn doesn isn wasn weren won wouldn shouldn couldn hasn haven hadn
-    said says say told tell according also one two new
-    der die das und ist im den dem des ein eine einer eines zu mit von auf für sich nicht es an als auch
+    according also
+    der das und ist im den dem des ein eine einer eines zu mit von auf für sich nicht es an als auch
     wie bei nach aus um am zum zur sie er wir ihr ihre sein seine""".split()
 )
 
 
+# Irregular English verb forms, mapped to the base form before stemming so that "became" meets
+# "become" and "took" meets "take" (Snowball stems only regular inflections).
+_IRREGULAR = {
+    form: base
+    for base, forms in {
+        "arise": "arose arisen", "be": "", "bear": "bore borne", "beat": "beaten", "become": "became",
+        "begin": "began begun", "bend": "bent", "bind": "bound", "bite": "bit bitten", "bleed": "bled",
+        "blow": "blew blown", "break": "broke broken", "bring": "brought", "build": "built", "buy": "bought",
+        "catch": "caught", "choose": "chose chosen", "come": "came", "cost": "", "deal": "dealt",
+        "dig": "dug", "do": "", "draw": "drew drawn", "drink": "drank drunk", "drive": "drove driven",
+        "eat": "ate eaten", "fall": "fell fallen", "feed": "fed", "feel": "felt", "fight": "fought",
+        "find": "found", "flee": "fled", "fly": "flew flown", "forbid": "forbade forbidden",
+        "forget": "forgot forgotten", "forgive": "forgave forgiven", "freeze": "froze frozen",
+        "get": "got gotten", "give": "gave given", "go": "went gone", "grow": "grew grown",
+        "hang": "hung", "hear": "heard", "hide": "hid hidden", "hold": "held", "keep": "kept",
+        "know": "knew known", "lay": "laid", "lead": "led", "leave": "left", "lend": "lent",
+        "lie": "lain", "lose": "lost", "make": "made", "mean": "meant", "meet": "met", "pay": "paid",
+        "rise": "rose risen", "ride": "rode ridden", "say": "said", "tell": "told", "ring": "rang rung", "run": "ran", "see": "saw seen",
+        "seek": "sought", "sell": "sold", "send": "sent", "shake": "shook shaken", "shoot": "shot",
+        "show": "shown", "shrink": "shrank shrunk", "sing": "sang sung", "sink": "sank sunk",
+        "sit": "sat", "sleep": "slept", "speak": "spoke spoken", "spend": "spent", "stand": "stood",
+        "steal": "stole stolen", "stick": "stuck", "strike": "struck stricken", "swear": "swore sworn",
+        "swim": "swam swum", "take": "took taken", "teach": "taught", "tear": "tore torn",
+        "think": "thought", "throw": "threw thrown", "understand": "understood", "wake": "woke woken",
+        "wear": "wore worn", "win": "won", "withdraw": "withdrew withdrawn", "write": "wrote written",
+        "undertake": "undertook undertaken", "overtake": "overtook overtaken", "forecast": "",
+        "foresee": "foresaw foreseen", "uphold": "upheld", "withhold": "withheld", "overcome": "overcame",
+    }.items()
+    for form in forms.split()
+}
+
+
+# British spellings to American ones, so that "defence" meets "Defense" (whole words; -ise/-ize
+# and -our/-or endings are handled by rule in TermAnalyzer).
+_SPELLING = {
+    "defence": "defense", "offence": "offense", "licence": "license", "pretence": "pretense",
+    "centre": "center", "centres": "centers", "metre": "meter", "metres": "meters", "theatre": "theater",
+    "programme": "program", "programmes": "programs", "catalogue": "catalog", "travelled": "traveled",
+    "travelling": "traveling", "cancelled": "canceled", "labelled": "labeled", "modelling": "modeling",
+    "fuelled": "fueled", "signalled": "signaled", "signalling": "signaling", "counselling": "counseling",
+    "grey": "gray", "tyre": "tire", "cheque": "check", "plough": "plow", "aluminium": "aluminum",
+    "analyse": "analyze", "analysed": "analyzed", "analysing": "analyzing", "paralyse": "paralyze",
+}
+_OUR_WORDS = ("labour", "favour", "honour", "neighbour", "colour", "behaviour", "harbour", "rumour", "vigour",
+              "humour", "endeavour", "savour", "armour", "flavour", "valour", "odour")
+
+
+def _american(word: str) -> str:
+    if word in _SPELLING:
+        return _SPELLING[word]
+    for stem in _OUR_WORDS:
+        if word.startswith(stem):
+            return stem[:-2] + "r" + word[len(stem):]
+    for ending, replacement in (("isation", "ization"), ("ising", "izing"), ("ised", "ized"), ("ises", "izes")):
+        if word.endswith(ending) and len(word) > len(ending) + 3:
+            return word[: -len(ending)] + replacement
+    if word.endswith("ise") and len(word) > 6:
+        return word[:-3] + "ize"
+    return word
+
+
 class TermAnalyzer:
-    """Text -> BM25 terms: acronyms joined (U.S. -> us), lower case, stopwords out, Snowball-stemmed."""
+    """Text -> BM25 terms: acronyms joined (U.S. -> us), lower case, stopwords out, irregular verbs
+    to their base form, Snowball-stemmed."""
 
     def __init__(self) -> None:
         import re
@@ -121,7 +183,7 @@ class TermAnalyzer:
         """The terms of ``text``, in order."""
         text = self._acronym.sub(lambda m: m.group(0).replace(".", ""), text)
         words = [w.lower() for w in self._token.findall(text)]
-        words = [w.replace("’", "'") for w in words if w not in _STOPWORDS and len(w) > 1 or w.isdigit()]
+        words = [_IRREGULAR.get(w, _american(w)) for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
         return self._stemmer.stemWords(words)
 
 

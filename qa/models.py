@@ -218,3 +218,20 @@ EvalLabel = Literal[
     "wrong abstention",
     "answered unanswerable",
 ]
+
+
+class EvalResult(_Model):
+    """One question's outcome in ``qa eval --json``."""
+
+    id: str
+    """The question's identifier."""
+    question: str
+    """The question."""
+    abstained: bool
+    """Whether the answerer abstained."""
+    answer: Answer | None
+    """The answer, exactly as in ``qa ask --json``."""
+    citations: list[Citation]
+    """The citations, exactly as in ``qa ask --json``."""
+    labels: list[EvalLabel]
+    """What went wrong, if anything."""

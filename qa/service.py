@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from qa.answerer import Decision
 from qa.config import Retriever, Settings, load_settings
 from qa.embedding import MAX_TOKENS, Embedder
 from qa.errors import IndexReadOnlyError, IndexStoreError, UsageError
@@ -17,6 +18,8 @@ from qa.index import IndexData, TermAnalyzer
 from qa.indexer import IndexReport, Progress, index_root, index_settings, load_current, plan, refresh
 from qa.models import AskResult, Citation
 from qa.questions import clean_question
+from qa.retriever import Retrieval
+from qa.spans import question_names
 
 @dataclass(frozen=True)
 class SourceInfo:
@@ -30,6 +33,28 @@ class SourceInfo:
     sentences: int
     chars: int
     warnings: list[str]
+
+
+@dataclass
+class Trace:
+    """An answer with everything that produced it."""
+
+    result: AskResult
+    """What ``ask`` returns."""
+    retrieval: Retrieval
+    """The full ranking of candidate passages with their dense, lexical and fused scores."""
+    decision: Decision
+    """The answerer's scored sentences, confidence and reason."""
+    data: IndexData
+    """The index generation that answered."""
+
+    def ranked_sources(self, depth: int = 10) -> list[str]:
+        """The article of each of the top ``depth`` passages, in retrieval order."""
+        return [self.data.passage(int(p)).source for p in self.retrieval.order[:depth]]
+
+    def ranked_texts(self, depth: int = 10) -> list[str]:
+        """The text of each of the top ``depth`` passages, in retrieval order."""
+        return [self.data.passage(int(p)).text for p in self.retrieval.order[:depth]]
 
 
 class QAService:
@@ -128,6 +153,18 @@ class QAService:
         check: bool = True,
     ) -> AskResult:
         """Answer ``question`` from the articles (or abstain), citing the top ``k`` passages."""
+        return self.trace(question, k=k, retriever=retriever, progress=progress, check=check).result
+
+    def trace(
+        self,
+        question: str,
+        k: int | None = None,
+        retriever: Retriever | None = None,
+        progress: Progress | None = None,
+        check: bool = True,
+        threshold: float | None = None,
+    ) -> Trace:
+        """``ask`` with everything behind the answer: the full ranking and the scored sentences."""
         cleaned, notices = clean_question(question)
         k = k or self.settings.top_k
         if k < 1:
@@ -141,16 +178,18 @@ class QAService:
         tokens = self.embedder.count_query_tokens(cleaned)
         if tokens > MAX_TOKENS - 2:
             notices.append(f"the question has {tokens} word pieces; the model read only its first {MAX_TOKENS - 2}")
-        vector = self.embedder.encode_queries([cleaned])[0]
-        retrieval = retriever_.search(vector, cleaned, mode)
-        decision = answerer.answer(cleaned, retrieval, self.settings.abstain_threshold)
+        names = question_names(cleaned)
+        vectors = self.embedder.encode_queries([cleaned, names] if names else [cleaned])
+        retrieval = retriever_.search(vectors[0], cleaned, mode)
+        limit = self.settings.abstain_threshold if threshold is None else threshold
+        decision = answerer.answer(cleaned, retrieval, limit, vectors[1] if names else None)
         order = [int(p) for p in retrieval.order[:k]]
         lead = decision.passage
         if decision.answer is not None and lead is not None:
             order = [lead] + [p for p in order if p != lead][: k - 1]
         scores = {int(p): float(s) for p, s in zip(retrieval.order, retrieval.scores)}
         citations = [self._citation(data, n, p, scores[p]) for n, p in enumerate(order, start=1)]
-        return AskResult(
+        result = AskResult(
             question=question,
             abstained=decision.answer is None,
             answer=decision.answer,
@@ -158,6 +197,7 @@ class QAService:
             reason=decision.reason,
             notices=notices,
         )
+        return Trace(result=result, retrieval=retrieval, decision=decision, data=data)
 
     @staticmethod
     def _citation(data: IndexData, n: int, p: int, score: float) -> Citation:

@@ -25,27 +25,35 @@ _ANY_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 """Month names and abbreviations in every language ingest knows, for day-first dates ("28. Oktober")."""
 _WEEKDAYS = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 
+# up to three words between "which"/"what" and the noun that names the answer's kind, none of
+# them a verb of the question ("which Japanese defence minister", not "what do Japanese officials")
+_ADJ = r"(?:(?!(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|may|might)\b)[\w’'-]+ ){0,3}"
 _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
     # "Who is Sheila Smith?" asks what the named person is, not for a name
     (DESCRIPTION, re.compile(r"^\s*(?i:who|what)\s+(?i:is|was|are|were)\s+(?:[A-Z][\w.’'-]*(?:\s+|(?=\?))|of\s+|the\s+)+\?*\s*$")),
     (DATE, re.compile(r"^\s*(?:when|since when|until when|by when)\b|\bwhat (?:date|day|year|month|time)\b|"
                       r"\b(?:which|what) (?:year|month|day|date|week)\b|\bhow long ago\b|\bin what year\b", re.I)),
     (NUMBER, re.compile(r"\bhow (?:many|much|far|large|big|high|long|old|often)\b|\bwhat (?:percentage|share|"
-                        r"proportion|fraction|number|amount|figure|sum|total|size|level|rate|rank|ranking|ordinal)\b|"
+                        r"proportion|fraction|number|amount|figure|sum|total|size|rate|rank|ranking|ordinal)\b|"
                         r"\bby how much\b|\bwhat (?:is|was|were|are) (?:the |its |her |his |their )?(?:[\w’'-]+ ){0,2}(?:value|size|"
                         r"figure|amount|number|rate|rating|level|total|share|percentage|budget|cost|price|growth|"
                         r"population|count|score)\b", re.I)),
     (QUOTE, re.compile(r"\bwhat (?:did|does|has|had|do)\b.{0,80}\b(?:call|term|describe|label|dub|brand|say|said|"
                        r"stress|warn|urge)\w*\b.{0,40}(?:as|\?)?", re.I)),
-    (PERSON, re.compile(r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|minister|leader|scholar|analyst|"
-                        r"expert|professor|president|premier|politician|spokesperson|spokesman|chairman|"
-                        r"secretary|academic|researcher|diplomat|figure|lawmaker|senator)s?\b|"
-                        r"\b(?:name|named) (?:of )?the (?:person|official|minister|leader|scholar|analyst|expert)\b", re.I)),
-    (PLACE, re.compile(r"^\s*where\b|\bwhich (?:city|country|countries|place|venue|island|islands|region|"
-                       r"sea|capital|prefecture|location|building|base)\b|\bin what (?:city|country|place)\b", re.I)),
-    (ORG, re.compile(r"\bwhich (?:organi[sz]ation|group|party|parties|institution|outlet|newspaper|agency|"
-                     r"think tank|university|company|companies|firm|firms|body|ministry|association|"
-                     r"foundation|federation|alliance|forum|coalition)\b", re.I)),
+    (PERSON, re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:which|what) {adj}(?:person|people|official|"
+                        r"minister|leader|scholar|analyst|expert|professor|president|premier|politician|spokesperson|"
+                        r"spokesman|spokeswoman|chairman|chairwoman|secretary|academic|researcher|diplomat|lawmaker|"
+                        r"senator|ambassador|envoy|economist|scientist|journalist|reporter|head|chief|ceo|"
+                        r"founder|governor|mayor|king|queen|emperor)s?\b(?!-)|"
+                        r"\bname (?:of )?the (?:[\w’'-]+ ){0,3}(?:person|official|minister|leader|scholar|analyst|expert)\b"
+                        .replace("{adj}", _ADJ), re.I)),
+    (PLACE, re.compile(r"^\s*where\b|\b(?:which|what) {adj}(?:city|cities|country|countries|place|venue|"
+                       r"island|islands|region|sea|waters|capital|prefecture|province|location|building|base|port|"
+                       r"state|territory)\b(?!-)|\bin what (?:city|country|place)\b".replace("{adj}", _ADJ), re.I)),
+    (ORG, re.compile(r"\b(?:which|what) {adj}(?:organi[sz]ations?|groups?|party|parties|institutions?|"
+                     r"outlets?|newspapers?|paper|agency|agencies|think tanks?|universit(?:y|ies)|compan(?:y|ies)|"
+                     r"firms?|body|bodies|ministry|ministries|associations?|foundations?|federations?|coalitions?|"
+                     r"broadcasters?|network)\b(?!-)".replace("{adj}", _ADJ), re.I)),
     (REASON, re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:caused|prompted|triggered|led to)\b|"
                         r"\bhow come\b", re.I)),
     (YESNO, re.compile(r"^\s*(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|must)\b", re.I)),
@@ -58,6 +66,104 @@ def answer_kind(question: str) -> str:
         if rule.search(question):
             return kind
     return OTHER
+
+
+HARD_KINDS = frozenset({DATE, NUMBER, PERSON, DESCRIPTION})
+"""Kinds an answer must show: a "when" question is not answered by a sentence without a date.
+Places and organisations are recognised without a gazetteer, too unreliably to demand one."""
+
+_DURATION = re.compile(r"\b(?:years?|months?|weeks?|days?|hours?|decades?|centuries|minutes?)\b", re.I)
+_PERCENT = re.compile(r"%|\bper ?cent\b", re.I)
+_YEAR_IN = re.compile(r"\b(?:1[5-9]|20)\d\d\b|\b\d0s\b")
+_MONTH_IN = re.compile(_MONTHS + r"|(?i:" + r"\b(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b)")
+_HOW_MUCH = re.compile(r"\bhow (?:many|much)\s+((?:\S+\s*){1,6})", re.I)
+_VERBISH = re.compile(r"^(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|may|might|"
+                      r"more|less|longer|\w+ed)$", re.I)
+
+
+def _counted_noun(question: str) -> str | None:
+    """What "how many"/"how much" counts: the first plural noun after it ("how many U.S. troops
+    are ..." -> troops), else the word before its verb ("how much seafood did ..." -> seafood)."""
+    m = _HOW_MUCH.search(question)
+    if not m:
+        return None
+    words = [w.strip("?,.;:") for w in m.group(1).split()][:5]
+    if not words or _VERBISH.match(words[0]):
+        return None
+    for w in words:
+        if _VERBISH.match(w):
+            break
+        if len(w) > 3 and w.lower().endswith("s") and "." not in w and not w.lower().endswith("ss"):
+            return w.lower()
+    before = []
+    for w in words:
+        if _VERBISH.match(w):
+            break
+        before.append(w)
+    return before[-1].lower() if before else None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a question asks for: a kind and, for some, a narrower test of a candidate span."""
+
+    kind: str
+    need: str | None = None
+    """"duration", "percent", "year", "month", "calendar", or "count:<word>" for "how many <word>"."""
+
+    @property
+    def hard(self) -> bool:
+        """Whether a sentence without a span of this kind cannot answer ("how long" can be answered
+        in words: "for an extended period")."""
+        return self.kind in HARD_KINDS and self.need != "duration"
+
+    def accepts(self, text: str, cand: Candidate, lo: int = 0, hi: int | None = None) -> bool:
+        """Whether ``cand`` (in the sentence ``text[lo:hi]``) is the narrower thing the question asks for."""
+        hi = len(text) if hi is None else hi
+        span = text[cand.start : cand.end]
+        if self.need is None:
+            return True
+        if self.need == "duration":
+            return bool(_DURATION.search(span))
+        if self.need == "percent":
+            return bool(_PERCENT.search(span))
+        if self.need == "year":
+            return bool(_YEAR_IN.search(span))
+        if self.need == "month":
+            return bool(_MONTH_IN.search(span))
+        if self.need == "calendar":  # a day of a month, not "Friday" or "last year"
+            return bool(_MONTH_IN.search(span) and re.search(r"\d", span)) or bool(re.search(r"\d{4}-\d\d-\d\d", span))
+        if self.need.startswith("count:"):
+            # the counted thing is named next to the number: "1,200 troops", "three key documents",
+            # "trade has stayed above $300 billion"
+            word = self.need[6:]
+            near = text[max(lo, cand.start - 40) : min(hi, cand.end + 60)].lower()
+            return bool(re.search(r"\b" + re.escape(word[:4]), near))
+        return True
+
+
+def analyze(question: str) -> Spec:
+    """The kind of answer ``question`` asks for and any narrower need."""
+    kind = answer_kind(question)
+    q = question.lower()
+    need = None
+    if kind == NUMBER:
+        if re.search(r"\bhow long\b(?! ago)", q):
+            need = "duration"
+        elif re.search(r"\b(?:percentage|percent|proportion|share)\b", q):
+            need = "percent"
+        else:
+            noun = _counted_noun(question)
+            if noun:
+                need = "count:" + noun
+    elif kind == DATE:
+        if re.search(r"\b(?:what|which|in which|in what) year\b", q):
+            need = "year"
+        elif re.search(r"\b(?:what|which|in which|in what) month\b", q):
+            need = "month"
+        elif re.search(r"\b(?:what|which|on which|on what) (?:date|day)\b", q):
+            need = "calendar"
+    return Spec(kind, need)
 
 
 # --------------------------------------------------------------------------- candidate spans
@@ -100,6 +206,8 @@ _NUMBER_SPAN = re.compile(
     r"visitors|tourists|members|countries|nations|times|percent))?"
     r"(?:-(?:point|year|month|day|week))?"
     r"(?:\s*\((?:[$€£¥]\s?)?\d[^)]{0,30}\))?"
+    r"|\b(?:once|twice|thrice|\w+ times)(?:\s+(?:a|an|per|every)\s+(?:day|week|month|year|decade))?\b"
+    r"|\b(?:annually|yearly|monthly|weekly|daily|every (?:day|week|month|year))\b"
     r"|\b" + _NUMBER_WORDS + r"(?:[\s-]+(?:point|years?|months?|days?|weeks?|times|meeting|session|"
     r"anniversary|term))?\b)",
     re.I,
@@ -182,17 +290,29 @@ def candidates(text: str, lo: int, hi: int, kind: str) -> list[Candidate]:
     elif kind == NUMBER:
         for m in _NUMBER_SPAN.finditer(text, lo, hi):
             span = text[m.start() : m.end()]
-            if any(c.isdigit() for c in span) or re.search(_NUMBER_WORDS, span, re.I):
+            if any(c.isdigit() for c in span) or re.search(_NUMBER_WORDS + r"|once|twice|thrice|times|annually|yearly|"
+                                                           r"monthly|weekly|daily|every", span, re.I):
                 found.append(Candidate(m.start(), m.end(), NUMBER))
     elif kind in (PERSON, PLACE, ORG):
+        if _is_heading(text[lo:hi]):
+            return found
         for s, e in _names(text, lo, hi):
             span = text[s:e]
             if kind == PERSON:
+                # "Akio Takahara of the University of Tokyo": the person is before the affiliation
+                cut = re.search(r"\s(?:of|at|from|for|on)\s", span)
+                if cut:
+                    e = s + cut.start()
                 s, e = _trim_title(text, s, e)
                 span = text[s:e]
                 if len(span.split()) < 2 or _ORG_HINT.search(span) or _PLACE_HINT.search(span):
                     continue
-            elif kind == PLACE and not (_PLACE_HINT.search(span) or _preceded_by(text, s, ("in", "at", "to", "near", "from"))):
+            elif kind == PLACE and not (
+                _PLACE_HINT.search(span)
+                or _preceded_by(text, s, ("in", "at", "to", "near", "from"))
+                or re.search(r"\b(?:city|prefecture|province|island|region|town|village|state|county|port) of\s*$",
+                             text[max(0, s - 20) : s], re.I)
+            ):
                 continue
             elif kind == ORG and not _ORG_HINT.search(span):
                 continue
@@ -205,6 +325,12 @@ def candidates(text: str, lo: int, hi: int, kind: str) -> list[Candidate]:
         for m in _REASON_SPAN.finditer(text, lo, hi):
             found.append(Candidate(m.start(), m.end(), REASON))
     return found
+
+
+def _is_heading(text: str) -> bool:
+    """A title-case line ("What Experts Expect Next for Japan and China") names no one."""
+    words = [w for w in re.findall(r"[^\W\d_][\w’'-]*", text) if len(w) > 3]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) / len(words) > 0.8 and not text.rstrip().endswith(".")
 
 
 def _preceded_by(text: str, start: int, words: tuple[str, ...]) -> bool:
@@ -268,3 +394,22 @@ def describe(text: str, lo: int, hi: int, name: str) -> Candidate | None:
     ):
         return Candidate(m.start(1), m.end(1), DESCRIPTION)
     return None
+
+
+_NAME_WORD = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+|on\s+|for\s+|the\s+)?[A-Z][\w’'.-]*)*")
+_QUESTION_OPENERS = frozenset(
+    "When Who Whom Whose What Which Where Why How In On By At For From Since Until Is Are Was Were Do Does Did "
+    "Has Have Had Will Would Can Could Should Roughly About Ahead According After Before During".split()
+)
+
+
+def question_names(question: str) -> str:
+    """The names a question mentions ("When did Shinzo Abe die?" -> "Shinzo Abe"), joined by spaces."""
+    names = []
+    for m in _NAME_WORD.finditer(question):
+        words = m.group(0).split()
+        while words and words[0] in _QUESTION_OPENERS:
+            words.pop(0)
+        if words:
+            names.append(" ".join(words))
+    return " ".join(names)
