@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa import spans
+from qa import names, spans
 from qa.index import IndexData, TermAnalyzer
 from qa.models import Answer, Span
 from qa.retriever import PassageRetriever, Retrieval
@@ -42,6 +42,7 @@ C_SIMILARITY = 3.0
 C_GAIN = 5.0
 C_COVERAGE = 2.0
 C_KIND_MISSING = -3.5
+C_NAME_MISSING = -1.0
 C_BIAS = -1.4
 
 
@@ -62,7 +63,7 @@ class SentenceScore:
     coverage: float
     context_coverage: float
     kind_found: bool | None
-    """Whether it holds a span of the asked kind; None when the kind is not one a sentence must show."""
+    """Whether it holds a span of the asked kind; None when the question asks for no particular kind."""
     span: tuple[int, int, str] | None = None
     score: float = 0.0
 
@@ -81,6 +82,9 @@ class Decision:
     """Why the answerer abstained, or what limited its confidence."""
     sentences: list[SentenceScore] = field(default_factory=list)
     """The scored candidate sentences, best first (for explanations)."""
+    ranking: list[int] = field(default_factory=list)
+    """Passage numbers, best first: the passages read, ordered by their best sentence, then the rest
+    in retrieval order. The answer's passage leads when there is an answer."""
 
 
 _WORD = re.compile(r"\w+")
@@ -115,19 +119,21 @@ class Answerer:
         self, question: str, retrieval: Retrieval, threshold: float, names_vector: np.ndarray | None = None
     ) -> Decision:
         """Pick the answer to ``question`` from the retrieved passages; ``names_vector`` is the
-        embedding of the names the question mentions (see ``spans.question_names``)."""
+        embedding of the names the question mentions (see ``names.question_names``)."""
         if len(retrieval.order) == 0:
             return Decision(None, None, 0.0, "the index holds no passages")
         spec = spans.analyze(question)
         weights = {t: self.idf(t) for t in dict.fromkeys(retrieval.terms)}
         scored = self.score_sentences(question, spec, retrieval, weights)
+        ranking = self.rerank(retrieval, scored)
         if not scored:
-            return Decision(None, int(retrieval.order[0]), 0.0, "no sentence to answer from", [])
+            return Decision(None, int(retrieval.order[0]), 0.0, "no sentence to answer from", [], ranking)
         best = scored[0]
         names_similarity = 0.0
         if names_vector is not None:
             names_similarity = float(np.asarray(self.index.sentence_vectors[best.number], dtype=np.float32) @ names_vector)
-        confidence = self.confidence(best, names_similarity)
+        missing = self.missing_names(question, best)
+        confidence = self.confidence(best, names_similarity, spec.hard, len(missing))
         text = self.index.text(best.article)
         s, e, kind = best.span if best.span and spec.kind != spans.REASON else (best.start, best.end, "sentence")
         article = self.index.manifest.articles[best.article].article
@@ -141,8 +147,21 @@ class Answerer:
             kind=kind,
         )
         if confidence < threshold:
-            return Decision(None, best.passage, confidence, self.doubt(best, spec, names_similarity), scored)
-        return Decision(answer, best.passage, confidence, None, scored)
+            return Decision(None, best.passage, confidence, self.doubt(best, spec, names_similarity), scored, ranking)
+        return Decision(answer, best.passage, confidence, None, scored, ranking)
+
+    def rerank(self, retrieval: Retrieval, scored: list[SentenceScore]) -> list[int]:
+        """The passages read, best sentence first, then the rest of the retrieval order."""
+        by_sentence = {s.number: s.score for s in scored}
+        read = [int(p) for p in retrieval.order[:PASSAGES_READ]]
+
+        def best(p: int) -> float:
+            first, last = int(self.index.passages[p, 3]), int(self.index.passages[p, 4])
+            return max((by_sentence[n] for n in range(first, last) if n in by_sentence), default=float("-inf"))
+
+        # a stable sort keeps retrieval order between passages whose best sentence is shared
+        reranked = sorted(read, key=best, reverse=True)
+        return reranked + [int(p) for p in retrieval.order[PASSAGES_READ:]]
 
     # ------------------------------------------------------------------ sentences
 
@@ -182,11 +201,11 @@ class Answerer:
                     passage_score=float(retrieval.scores[rank]) / top, lexical=lexical,
                     coverage=self.coverage(weights, text[start:end]),
                     context_coverage=self.coverage(weights, text[c_lo:c_hi]),
-                    kind_found=bool(found) if spec.hard else None,
+                    kind_found=bool(found) if spec.kind not in (spans.OTHER, spans.YESNO) else None,
                     span=(found[0].start, found[0].end, found[0].kind) if found else None,
                 )
         for s in seen.values():
-            kind = 0.0 if s.kind_found is None else (W_KIND if s.kind_found else -W_KIND)
+            kind = (W_KIND if s.kind_found else -W_KIND) if spec.hard else 0.0
             s.score = (
                 W_SIMILARITY * s.similarity + W_CONTEXT_SIMILARITY * s.context_similarity
                 + W_PASSAGE * s.passage_score + W_LEXICAL * s.lexical
@@ -229,7 +248,15 @@ class Answerer:
 
     # ------------------------------------------------------------------ confidence
 
-    def confidence(self, best: SentenceScore, names_similarity: float) -> float:
+    def missing_names(self, question: str, best: SentenceScore) -> list[str]:
+        """Names the question mentions that neither the best sentence's passage nor its article's
+        title mentions."""
+        p = best.passage
+        text = self.index.text(best.article)[int(self.index.passages[p, 1]) : int(self.index.passages[p, 2])]
+        title = self.index.manifest.articles[best.article].article.title
+        return [n for n in names.question_names(question) if not names.mentions(f"{title}\n{text}", n)]
+
+    def confidence(self, best: SentenceScore, names_similarity: float, hard: bool, missing_names: int = 0) -> float:
         """How sure the answerer is that the best sentence answers, between 0 and 1.
 
         A logistic model of four pieces of evidence, fitted on tests/questions.jsonl and rounded:
@@ -244,14 +271,15 @@ class Answerer:
             C_SIMILARITY * best.similarity
             + C_GAIN * gain
             + C_COVERAGE * max(best.coverage, best.context_coverage)
-            + (C_KIND_MISSING if best.kind_found is False else 0.0)
+            + (C_KIND_MISSING if best.kind_found is False and hard else 0.0)
+            + C_NAME_MISSING * min(missing_names, 1)
             + C_BIAS
         )
         return 1.0 / (1.0 + math.exp(-z))
 
     def doubt(self, best: SentenceScore, spec: spans.Spec, names_similarity: float) -> str:
         """Why the best sentence was not good enough, in a few words."""
-        if best.kind_found is False:
+        if best.kind_found is False and spec.hard:
             return f"the closest sentence gives no {spec.kind}"
         if best.similarity < 0.3 and max(best.coverage, best.context_coverage) < 0.3:
             return "nothing in the articles is close to the question"

@@ -125,7 +125,8 @@ class Citation(_Model):
     text: str
     """The passage text, ``file_text[start:end]``."""
     score: float
-    """The retrieval score that ranked it."""
+    """Its retrieval score. Citations are ordered by the answerer: the passages it read, by their
+    best sentence, then the rest by this score."""
 
 
 class AskResult(_Model):

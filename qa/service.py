@@ -19,7 +19,7 @@ from qa.indexer import IndexReport, Progress, index_root, index_settings, load_c
 from qa.models import AskResult, Citation
 from qa.questions import clean_question
 from qa.retriever import Retrieval
-from qa.spans import question_names
+from qa.names import question_names
 
 @dataclass(frozen=True)
 class SourceInfo:
@@ -49,12 +49,12 @@ class Trace:
     """The index generation that answered."""
 
     def ranked_sources(self, depth: int = 10) -> list[str]:
-        """The article of each of the top ``depth`` passages, in retrieval order."""
-        return [self.data.passage(int(p)).source for p in self.retrieval.order[:depth]]
+        """The article of each of the top ``depth`` passages, in the order the user sees them."""
+        return [self.data.passage(p).source for p in self.decision.ranking[:depth]]
 
     def ranked_texts(self, depth: int = 10) -> list[str]:
-        """The text of each of the top ``depth`` passages, in retrieval order."""
-        return [self.data.passage(int(p)).text for p in self.retrieval.order[:depth]]
+        """The text of each of the top ``depth`` passages, in the order the user sees them."""
+        return [self.data.passage(p).text for p in self.decision.ranking[:depth]]
 
 
 class QAService:
@@ -178,14 +178,14 @@ class QAService:
         tokens = self.embedder.count_query_tokens(cleaned)
         if tokens > MAX_TOKENS - 2:
             notices.append(f"the question has {tokens} word pieces; the model read only its first {MAX_TOKENS - 2}")
-        names = question_names(cleaned)
+        names = " ".join(question_names(cleaned))
         vectors = self.embedder.encode_queries([cleaned, names] if names else [cleaned])
         retrieval = retriever_.search(vectors[0], cleaned, mode)
         limit = self.settings.abstain_threshold if threshold is None else threshold
         decision = answerer.answer(cleaned, retrieval, limit, vectors[1] if names else None)
-        order = [int(p) for p in retrieval.order[:k]]
+        order = decision.ranking[:k]
         lead = decision.passage
-        if decision.answer is not None and lead is not None:
+        if decision.answer is not None and lead is not None and order[0] != lead:
             order = [lead] + [p for p in order if p != lead][: k - 1]
         scores = {int(p): float(s) for p, s in zip(retrieval.order, retrieval.scores)}
         citations = [self._citation(data, n, p, scores[p]) for n, p in enumerate(order, start=1)]

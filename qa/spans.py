@@ -395,21 +395,3 @@ def describe(text: str, lo: int, hi: int, name: str) -> Candidate | None:
         return Candidate(m.start(1), m.end(1), DESCRIPTION)
     return None
 
-
-_NAME_WORD = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+|on\s+|for\s+|the\s+)?[A-Z][\w’'.-]*)*")
-_QUESTION_OPENERS = frozenset(
-    "When Who Whom Whose What Which Where Why How In On By At For From Since Until Is Are Was Were Do Does Did "
-    "Has Have Had Will Would Can Could Should Roughly About Ahead According After Before During".split()
-)
-
-
-def question_names(question: str) -> str:
-    """The names a question mentions ("When did Shinzo Abe die?" -> "Shinzo Abe"), joined by spaces."""
-    names = []
-    for m in _NAME_WORD.finditer(question):
-        words = m.group(0).split()
-        while words and words[0] in _QUESTION_OPENERS:
-            words.pop(0)
-        if words:
-            names.append(" ".join(words))
-    return " ".join(names)

@@ -1,0 +1,101 @@
+"""Names in questions and whether a passage mentions them.
+
+A question that names someone or something ("When will Xi Jinping visit Japan?") is answered by a
+passage that mentions them. Mentions are matched loosely: by the first letters of each word
+("Japanese" ~ "Japan"), by initials ("IMF" ~ "International Monetary Fund"), and through a small
+table of countries, their capitals and demonyms ("American" ~ "U.S.", "Beijing" ~ "China"), which
+news writes interchangeably.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+|on\s+|for\s+|the\s+)?[A-Z][\w’'.-]*)*")
+_OPENERS = frozenset(
+    "When Who Whom Whose What Which Where Why How In On By At For From Since Until Is Are Was Were Do Does Did "
+    "Has Have Had Will Would Can Could Should Roughly About Ahead According After Before During".split()
+)
+
+# country: other ways news refers to it (capital, demonym, short forms); general knowledge
+_COUNTRIES = {
+    "united states": "us u.s. usa america american americans washington",
+    "united kingdom": "uk u.k. britain british london",
+    "china": "chinese beijing prc",
+    "japan": "japanese tokyo",
+    "south korea": "korea korean koreans seoul rok",
+    "north korea": "korea korean pyongyang dprk",
+    "taiwan": "taiwanese taipei",
+    "russia": "russian russians moscow kremlin",
+    "india": "indian indians new delhi delhi",
+    "germany": "german germans berlin",
+    "france": "french paris",
+    "italy": "italian italians rome",
+    "australia": "australian australians canberra",
+    "canada": "canadian canadians ottawa",
+    "brazil": "brazilian brasilia",
+    "mexico": "mexican mexico city",
+    "philippines": "philippine filipino manila",
+    "vietnam": "vietnamese hanoi",
+    "indonesia": "indonesian jakarta",
+    "pakistan": "pakistani islamabad",
+    "iran": "iranian tehran",
+    "israel": "israeli jerusalem",
+    "ukraine": "ukrainian kyiv kiev",
+    "european union": "eu europe european brussels",
+    "united nations": "un u.n.",
+}
+_ALIASES: dict[str, set[str]] = {}
+for country, others in _COUNTRIES.items():
+    group = {country, *others.split()}
+    for word in group:
+        _ALIASES.setdefault(word, set()).update(group)
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question mentions ("When did Shinzo Abe die?" -> ["Shinzo Abe"])."""
+    names = []
+    for m in _NAME.finditer(question):
+        words = m.group(0).split()
+        while words and words[0] in _OPENERS:
+            words.pop(0)
+        if words:
+            names.append(" ".join(words))
+    return names
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower().removesuffix("’s").removesuffix("'s") for w in re.findall(r"[\w’'.-]+", text)]
+
+
+def _initials(text: str) -> set[str]:
+    """Initials of every run of capitalised words ("International Monetary Fund" -> "imf")."""
+    found = set()
+    for run in re.findall(r"(?:[A-Z][\w-]*\s+(?:(?:of|on|for|the|and)\s+)*)+[A-Z][\w-]*", text):
+        words = [w for w in run.split() if w[0].isupper()]
+        if words and words[0] in ("The", "A", "An"):
+            words = words[1:]
+        found.add("".join(w[0] for w in words).lower())
+    return found
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether ``text`` mentions ``name`` (loosely: prefixes, initials, country aliases)."""
+    words = _words(text)
+    prefixes = {w[:4] for w in words if len(w) >= 4}
+    present = set(words) | {w.rstrip(".") for w in words}
+    lowered = " " + " ".join(words) + " "
+
+    def one(word: str) -> bool:
+        if word in present or (len(word) >= 4 and word[:4] in prefixes):
+            return True
+        return any(f" {alias} " in lowered for alias in _ALIASES.get(word, ()))
+
+    parts = [w.rstrip(".") for w in _words(name)]
+    if not parts:
+        return True
+    if re.fullmatch(r"[A-Z]{2,6}", name.strip()) and name.strip().lower() in _initials(text):
+        return True
+    if " ".join(parts) in _ALIASES:
+        return any(f" {alias} " in lowered for alias in _ALIASES[" ".join(parts)])
+    return all(one(w) for w in parts if len(w) > 1)
