@@ -25,7 +25,7 @@ from qa.index import IndexData, TermAnalyzer
 from qa.models import Answer, Span
 from qa.retriever import PassageRetriever, Retrieval
 
-PASSAGES_READ = 5
+PASSAGES_READ = 10
 """How many of the top passages the answerer reads."""
 
 # Sentence score weights (tuned on tests/questions.jsonl with `qa eval`; see the README).
@@ -36,6 +36,7 @@ W_LEXICAL = 0.15
 W_COVERAGE = 0.6
 W_CONTEXT_COVERAGE = 0.2
 W_KIND = 0.4
+W_INTRODUCED = 0.1
 
 # Confidence model (logistic; see Answerer.confidence).
 C_SIMILARITY = 3.0
@@ -44,6 +45,12 @@ C_COVERAGE = 2.0
 C_KIND_MISSING = -3.5
 C_NAME_MISSING = -1.0
 C_BIAS = -1.4
+TOPICAL = (0.20, 0.32)
+"""Confidence fades to 0 as the best similarity of any sentence to the question falls from 0.32 to
+0.20: nothing in the articles is about the question (off-topic questions measured 0.11-0.30,
+answerable ones 0.31 and up). Not applied when the sentence holds at least TOPICAL_WORDS of the
+question's weighted terms: "Who is Sheila Smith?" is similar to nothing, but its words match."""
+TOPICAL_WORDS = 0.8
 
 
 @dataclass
@@ -64,6 +71,8 @@ class SentenceScore:
     context_coverage: float
     kind_found: bool | None
     """Whether it holds a span of the asked kind; None when the question asks for no particular kind."""
+    introduced: int = 0
+    """How well the question's words introduce its best name ("Japanese Prime Minister ..."), 0-3."""
     span: tuple[int, int, str] | None = None
     score: float = 0.0
 
@@ -98,6 +107,7 @@ class Answerer:
         self.retriever = retriever
         self.analyze = analyze
         self._n = max(1, len(index.passages))
+        self._sentence_terms: dict[int, frozenset[str]] = {}
 
     # ------------------------------------------------------------------ term weights
 
@@ -106,12 +116,20 @@ class Answerer:
         df = self.retriever.document_frequency(term)
         return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
 
-    def coverage(self, weights: dict[str, float], text: str) -> float:
-        """IDF-weighted share of the question's terms present in ``text``."""
+    def coverage(self, weights: dict[str, float], present: frozenset[str] | set[str]) -> float:
+        """IDF-weighted share of the question's terms among the terms ``present``."""
         if not weights:
             return 0.0
-        present = set(self.analyze(text))
         return sum(w for t, w in weights.items() if t in present) / sum(weights.values())
+
+    def sentence_terms(self, number: int) -> frozenset[str]:
+        """The terms of sentence ``number`` (analysed once per index)."""
+        terms = self._sentence_terms.get(number)
+        if terms is None:
+            article, start, end = (int(x) for x in self.index.sentences[number])
+            terms = frozenset(self.analyze(self.index.text(article)[start:end]))
+            self._sentence_terms[number] = terms
+        return terms
 
     # ------------------------------------------------------------------ main
 
@@ -130,10 +148,15 @@ class Answerer:
             return Decision(None, int(retrieval.order[0]), 0.0, "no sentence to answer from", [], ranking)
         best = scored[0]
         names_similarity = 0.0
-        if names_vector is not None:
+        # "Who is Sheila Smith?" is all name: similarity beyond the names means nothing there
+        if names_vector is not None and spec.kind != spans.DESCRIPTION:
             names_similarity = float(np.asarray(self.index.sentence_vectors[best.number], dtype=np.float32) @ names_vector)
         missing = self.missing_names(question, best)
         confidence = self.confidence(best, names_similarity, spec.hard, len(missing))
+        if max(best.coverage, best.context_coverage) < TOPICAL_WORDS:
+            # neither the meaning nor the words of any sentence are close to the question
+            topical = float(retrieval.best_sentence.max()) if len(retrieval.best_sentence) else 0.0
+            confidence *= _ramp(topical, *TOPICAL)
         text = self.index.text(best.article)
         s, e, kind = best.span if best.span and spec.kind != spans.REASON else (best.start, best.end, "sentence")
         article = self.index.manifest.articles[best.article].article
@@ -192,17 +215,19 @@ class Answerer:
                 i = number - lo
                 window = vectors[max(0, i - 1) : i + 2].sum(axis=0)
                 ctx_sim = float(window @ q / (np.linalg.norm(window) or 1.0))
-                c_lo = int(index.sentences[max(lo, number - 1), 1])
-                c_hi = int(index.sentences[min(hi - 1, number + 1), 2])
+                own = self.sentence_terms(number)
+                context = own.union(*(self.sentence_terms(n) for n in (number - 1, number + 1) if lo <= n < hi))
                 found = self.spans(text, start, end, spec, question, q_terms)
                 seen[number] = SentenceScore(
                     number=number, article=article, passage=p, start=start, end=end, passage_rank=rank,
                     similarity=float(sims[i]), context_similarity=ctx_sim,
                     passage_score=float(retrieval.scores[rank]) / top, lexical=lexical,
-                    coverage=self.coverage(weights, text[start:end]),
-                    context_coverage=self.coverage(weights, text[c_lo:c_hi]),
+                    coverage=self.coverage(weights, own),
+                    context_coverage=self.coverage(weights, context),
                     kind_found=bool(found) if spec.kind not in (spans.OTHER, spans.YESNO) else None,
                     span=(found[0].start, found[0].end, found[0].kind) if found else None,
+                    introduced=max(0, min(3, self.introduced(text, start, found[0], q_terms)))
+                    if found and spec.kind in (spans.PERSON, spans.PLACE, spans.ORG) else 0,
                 )
         for s in seen.values():
             kind = (W_KIND if s.kind_found else -W_KIND) if spec.hard else 0.0
@@ -210,6 +235,7 @@ class Answerer:
                 W_SIMILARITY * s.similarity + W_CONTEXT_SIMILARITY * s.context_similarity
                 + W_PASSAGE * s.passage_score + W_LEXICAL * s.lexical
                 + W_COVERAGE * s.coverage + W_CONTEXT_COVERAGE * s.context_coverage + kind
+                + W_INTRODUCED * s.introduced
             )
         return sorted(seen.values(), key=lambda s: (-s.score, s.number))
 
@@ -233,18 +259,37 @@ class Answerer:
             found = [c for c in found if not any(d.start < c.end and c.start < d.end for d in dates)]
 
         def known(word: str) -> bool:
-            terms = self.analyze(word)
-            return bool(terms) and all(t in q_terms for t in terms)
+            term = self.analyze.term(word)
+            return term is not None and term in q_terms
 
         kept = []
         for c in found:
             t = spans.trim_known(text, c, known) if kind in (spans.PERSON, spans.PLACE, spans.ORG) else c
-            if t is not None and not _mostly_in(self.analyze(text[t.start : t.end]), q_terms):
-                kept.append(t)
+            if t is None or _mostly_in(self.analyze(text[t.start : t.end]), q_terms):
+                continue
+            if kind == spans.PERSON and any(names.is_country(part) for part in re.split(r"[-–\s]+and\s+|[-–]", text[t.start : t.end])):
+                continue  # "United States", "Japan-South Korea" are not people
+            kept.append(t)
         anchors = [m.start() for m in _WORD.finditer(text, lo, hi) if known(m.group(0))]
         if anchors:
             kept.sort(key=lambda c: min(abs(c.start - a) for a in anchors))
+        if kind in (spans.PERSON, spans.PLACE, spans.ORG):
+            # a name introduced by the question's own words comes first: "Which Italian leader ...?"
+            # -> "Italian Prime Minister Giorgia Meloni", not another leader in the same sentence
+            kept.sort(key=lambda c: self.introduced(text, lo, c, q_terms), reverse=True)
         return kept
+
+    def introduced(self, text: str, lo: int, cand: spans.Candidate, q_terms: set[str]) -> int:
+        """How many of the words introducing a name ("Japanese Prime Minister") the question uses;
+        a country the question does not mention counts against ("Italian" for "Japan's PM")."""
+        score = 0
+        countries = [w for w in q_terms if names.is_country(w)]
+        for word in spans.introduction(text, lo, cand.start):
+            if names.is_country(word):
+                score += 1 if any(names.same_country(word, c) for c in countries) else -1
+            elif set(self.analyze(word)) & q_terms:
+                score += 1
+        return score
 
     # ------------------------------------------------------------------ confidence
 
@@ -281,11 +326,16 @@ class Answerer:
         """Why the best sentence was not good enough, in a few words."""
         if best.kind_found is False and spec.hard:
             return f"the closest sentence gives no {spec.kind}"
-        if best.similarity < 0.3 and max(best.coverage, best.context_coverage) < 0.3:
+        if best.similarity < TOPICAL[1] and max(best.coverage, best.context_coverage) < 0.3:
             return "nothing in the articles is close to the question"
         if best.similarity - names_similarity < 0.1:
             return "the closest sentences mention the same names but not what the question asks about them"
         return "no sentence answers it confidently"
+
+
+def _ramp(x: float, lo: float, hi: float) -> float:
+    """0 below ``lo``, 1 above ``hi``, linear between."""
+    return min(1.0, max(0.0, (x - lo) / (hi - lo)))
 
 
 def _mostly_in(terms: list[str], q_terms: set[str]) -> bool:

@@ -275,6 +275,8 @@ class Embedder:
     through torch, in bfloat16 where the CPU has native support.
     """
 
+    QUERY_CACHE = 2048
+    """How many recent question embeddings to keep."""
     SMALL_JOB_TOKENS = 40_000
     """Below this many word pieces, ONNX finishes before torch would have been imported."""
 
@@ -283,6 +285,7 @@ class Embedder:
         self._onnx: OnnxEncoder | None = None
         self._torch: TorchEncoder | None = None
         self._counter: TokenCounter | None = None
+        self._query_cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self.last_encoder = ""
 
@@ -329,9 +332,15 @@ class Embedder:
         return self._counter([text])[0]
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings of questions (ONNX, float32)."""
+        """Embeddings of questions (ONNX, float32); recent ones come from a small cache."""
         self.last_encoder = OnnxEncoder.name
-        return self._onnx_encoder().encode(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in self._query_cache]
+        if missing:
+            for text, vector in zip(missing, self._onnx_encoder().encode(missing, batch_size=len(missing))):
+                self._query_cache[text] = vector
+                if len(self._query_cache) > self.QUERY_CACHE:
+                    self._query_cache.pop(next(iter(self._query_cache)))
+        return np.stack([self._query_cache[t] for t in texts])
 
     def encode_documents(
         self, texts: Sequence[str], tokens: int, progress: ProgressFn | None = None, force: str | None = None

@@ -168,23 +168,37 @@ def _american(word: str) -> str:
 
 class TermAnalyzer:
     """Text -> BM25 terms: acronyms joined (U.S. -> us), lower case, stopwords out, irregular verbs
-    to their base form, Snowball-stemmed."""
+    to their base form, British spellings to American, Snowball-stemmed. Each distinct word is
+    analysed once and remembered."""
 
     def __init__(self) -> None:
+        import functools
         import re
 
         import Stemmer
 
         self._acronym = re.compile(r"\b(?:[A-Za-z]\.){2,}")
         self._token = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
-        self._stemmer = Stemmer.Stemmer("english")
+        stemmer = Stemmer.Stemmer("english")
+
+        @functools.lru_cache(maxsize=200_000)
+        def term(word: str) -> str | None:
+            word = word.lower()
+            if word in _STOPWORDS or (len(word) < 2 and not word.isdigit()):
+                return None
+            return stemmer.stemWord(_IRREGULAR.get(word, _american(word)))
+
+        self._term = term
+
+    def term(self, word: str) -> str | None:
+        """The term of a single word, or None for a stopword."""
+        return self._term(word)
 
     def __call__(self, text: str) -> list[str]:
         """The terms of ``text``, in order."""
         text = self._acronym.sub(lambda m: m.group(0).replace(".", ""), text)
-        words = [w.lower() for w in self._token.findall(text)]
-        words = [_IRREGULAR.get(w, _american(w)) for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
-        return self._stemmer.stemWords(words)
+        terms = [self._term(w) for w in self._token.findall(text)]
+        return [t for t in terms if t is not None]
 
 
 # --------------------------------------------------------------------------- the loaded index

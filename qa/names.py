@@ -99,3 +99,16 @@ def mentions(text: str, name: str) -> bool:
     if " ".join(parts) in _ALIASES:
         return any(f" {alias} " in lowered for alias in _ALIASES[" ".join(parts)])
     return all(one(w) for w in parts if len(w) > 1)
+
+
+def is_country(name: str) -> bool:
+    """Whether ``name`` is a country (or its capital or demonym) in the alias table."""
+    key = " ".join(w.rstrip(".") for w in _words(name))
+    return key in _ALIASES
+
+
+def same_country(a: str, b: str) -> bool:
+    """Whether two country names, capitals or demonyms refer to the same country."""
+    ka = " ".join(w.rstrip(".") for w in _words(a))
+    kb = " ".join(w.rstrip(".") for w in _words(b))
+    return ka in _ALIASES and kb in _ALIASES.get(ka, set())

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa.answerer import Decision
+from qa import followup
 from qa.config import Retriever, Settings, load_settings
 from qa.embedding import MAX_TOKENS, Embedder
 from qa.errors import IndexReadOnlyError, IndexStoreError, UsageError
+from qa.followup import PreviousTurn
 from qa.index import IndexData, TermAnalyzer
 from qa.indexer import IndexReport, Progress, index_root, index_settings, load_current, plan, refresh
 from qa.models import AskResult, Citation
@@ -151,9 +153,11 @@ class QAService:
         retriever: Retriever | None = None,
         progress: Progress | None = None,
         check: bool = True,
+        previous: PreviousTurn | None = None,
     ) -> AskResult:
-        """Answer ``question`` from the articles (or abstain), citing the top ``k`` passages."""
-        return self.trace(question, k=k, retriever=retriever, progress=progress, check=check).result
+        """Answer ``question`` from the articles (or abstain), citing the top ``k`` passages; with
+        ``previous``, a follow-up ("When did she say that?") is first rewritten against it."""
+        return self.trace(question, k=k, retriever=retriever, progress=progress, check=check, previous=previous).result
 
     def trace(
         self,
@@ -163,9 +167,13 @@ class QAService:
         progress: Progress | None = None,
         check: bool = True,
         threshold: float | None = None,
+        previous: PreviousTurn | None = None,
     ) -> Trace:
         """``ask`` with everything behind the answer: the full ranking and the scored sentences."""
         cleaned, notices = clean_question(question)
+        resolved = followup.resolve(cleaned, previous)
+        if resolved:
+            cleaned = resolved
         k = k or self.settings.top_k
         if k < 1:
             raise UsageError(f"-k must be at least 1 (got {k})")
@@ -196,6 +204,7 @@ class QAService:
             citations=citations,
             reason=decision.reason,
             notices=notices,
+            resolved_question=resolved,
         )
         return Trace(result=result, retrieval=retrieval, decision=decision, data=data)
 

@@ -103,13 +103,33 @@ def _counted_noun(question: str) -> str | None:
     return before[-1].lower() if before else None
 
 
+# Roles a "who"/"which <role>" question can ask for, each with the words that name it in text.
+_ROLE_GROUPS: list[tuple[str, ...]] = [
+    ("leader", "head", "president", "prime minister", "premier", "chairman", "chairwoman", "chair", "chief",
+     "chancellor", "king", "queen", "emperor", "sheikh"),
+    ("spokesperson", "spokesman", "spokeswoman", "spokespeople"),
+    ("ambassador", "envoy"),
+    ("minister", "secretary"),
+    ("scholar", "academic", "professor", "expert", "analyst", "researcher", "scientist", "economist", "university",
+     "institute", "think tank", "foundation", "center", "centre", "council"),
+    ("official", "officer", "diplomat", "bureaucrat"),
+    ("senator", "lawmaker", "legislator", "congressman", "congresswoman", "mp", "parliamentarian"),
+    ("governor", "mayor"),
+    ("journalist", "reporter", "editor", "columnist", "correspondent"),
+]
+_ROLE_WORD = re.compile(
+    r"\b(" + "|".join(sorted({w for g in _ROLE_GROUPS for w in g}, key=len, reverse=True)) + r")s?\b", re.I
+)
+
+
 @dataclass(frozen=True)
 class Spec:
     """What a question asks for: a kind and, for some, a narrower test of a candidate span."""
 
     kind: str
     need: str | None = None
-    """"duration", "percent", "year", "month", "calendar", or "count:<word>" for "how many <word>"."""
+    """"duration", "percent", "year", "month", "calendar", "count:<word>" for "how many <word>", or
+    "role:<n>" for a person asked for by role ("Japan's ambassador": role group n)."""
 
     @property
     def hard(self) -> bool:
@@ -133,6 +153,10 @@ class Spec:
             return bool(_MONTH_IN.search(span))
         if self.need == "calendar":  # a day of a month, not "Friday" or "last year"
             return bool(_MONTH_IN.search(span) and re.search(r"\d", span)) or bool(re.search(r"\d{4}-\d\d-\d\d", span))
+        if self.need.startswith("role:"):
+            group = _ROLE_GROUPS[int(self.need[5:])]
+            sentence = text[lo:hi].lower()
+            return any(re.search(r"\b" + re.escape(w), sentence) for w in group)
         if self.need.startswith("count:"):
             # the counted thing is named next to the number: "1,200 troops", "three key documents",
             # "trade has stayed above $300 billion"
@@ -156,6 +180,11 @@ def analyze(question: str) -> Spec:
             noun = _counted_noun(question)
             if noun:
                 need = "count:" + noun
+    elif kind == PERSON:
+        m = _ROLE_WORD.search(question)
+        if m:
+            word = m.group(1).lower()
+            need = "role:" + str(next(i for i, g in enumerate(_ROLE_GROUPS) if word in g))
     elif kind == DATE:
         if re.search(r"\b(?:what|which|in which|in what) year\b", q):
             need = "year"
@@ -244,13 +273,47 @@ _ORG_HINT = re.compile(
 )
 
 
+_JOB_TITLE = re.compile(
+    r"\b(?:Prime Minister|Foreign Minister|Defen[cs]e Minister|Finance Minister|Minister|Vice President|President|"
+    r"Premier|Chairman|Chairwoman|Chair|Secretary|Spokesperson|Spokesman|Spokeswoman|Ambassador|Professor|Prof\.|"
+    r"Governor|Senator|Chancellor|General|Gen\.|Director|CEO|Mayor|Leader|Speaker)\b"
+)
+
+
 def _trim_title(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop a leading job title ("Prime Minister Sanae Takaichi" -> "Sanae Takaichi")."""
-    m = re.match(r"(?:(?:Japanese|Chinese|U\.S\.|US|South Korean|Italian|Former|former)\s+)?" + _TITLES + r"\s+",
-                 text[start:end])
-    if m and start + m.end() < end:
-        return start + m.end(), end
+    """Drop everything up to a job title from a name ("Japanese Prime Minister Sanae Takaichi" ->
+    "Sanae Takaichi", "United Arab Emirates President Sheikh X" -> "Sheikh X")."""
+    last = None
+    for m in _JOB_TITLE.finditer(text, start, end):
+        last = m
+    if last is not None and last.end() < end:
+        s = last.end()
+        while s < end and text[s].isspace():
+            s += 1
+        if s < end:
+            return s, end
     return start, end
+
+
+_INTRO_WORD = re.compile(r"[\w’'.-]+")
+
+
+def introduction(text: str, lo: int, start: int) -> list[str]:
+    """The words that introduce a name: the run of capitalised or title words right before it
+    ("welcome Italian Prime Minister | Giorgia Meloni" -> Italian, Prime, Minister)."""
+    words = [(m.start(), m.group(0)) for m in _INTRO_WORD.finditer(text, lo, start)]
+    intro: list[str] = []
+    for pos, word in reversed(words):
+        if text[pos + len(word) : start].strip():
+            break  # punctuation between the word and the name
+        if word[0].isupper() or word.lower() in ("spokesperson", "spokesman", "minister", "president", "scholar",
+                                                  "analyst", "professor", "expert", "chairman", "secretary", "premier",
+                                                  "official", "leader", "scientist", "economist", "ambassador"):
+            intro.append(word)
+            start = pos
+            continue
+        break
+    return list(reversed(intro))
 
 
 def _names(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
@@ -325,6 +388,11 @@ def candidates(text: str, lo: int, hi: int, kind: str) -> list[Candidate]:
         for m in _REASON_SPAN.finditer(text, lo, hi):
             found.append(Candidate(m.start(), m.end(), REASON))
     return found
+
+
+def looks_like_organisation(name: str) -> bool:
+    """Whether a name reads like an organisation ("Foreign Ministry", "LDP", "Stimson Center")."""
+    return bool(_ORG_HINT.search(name))
 
 
 def _is_heading(text: str) -> bool:
