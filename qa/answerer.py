@@ -37,6 +37,7 @@ W_COVERAGE = 0.6
 W_CONTEXT_COVERAGE = 0.2
 W_KIND = 0.4
 W_INTRODUCED = 0.1
+W_NAMES_MISSING = 0.3
 
 # Confidence model (logistic; see Answerer.confidence).
 C_SIMILARITY = 3.0
@@ -71,6 +72,8 @@ class SentenceScore:
     context_coverage: float
     kind_found: bool | None
     """Whether it holds a span of the asked kind; None when the question asks for no particular kind."""
+    names_missing: bool = False
+    """Whether a name the question mentions is absent from the sentence, its neighbours and the title."""
     introduced: int = 0
     """How well the question's words introduce its best name ("Japanese Prime Minister ..."), 0-3."""
     span: tuple[int, int, str] | None = None
@@ -195,6 +198,7 @@ class Answerer:
         index = self.index
         q = retrieval.query_vector.astype(np.float32)
         q_terms = set(weights)
+        asked = names.question_names(question)
         top = float(retrieval.scores[0]) or 1.0
         seen: dict[int, SentenceScore] = {}
         for rank in range(min(PASSAGES_READ, len(retrieval.order))):
@@ -218,6 +222,9 @@ class Answerer:
                 own = self.sentence_terms(number)
                 context = own.union(*(self.sentence_terms(n) for n in (number - 1, number + 1) if lo <= n < hi))
                 found = self.spans(text, start, end, spec, question, q_terms)
+                window = text[int(index.sentences[max(lo, number - 1), 1]) : int(index.sentences[min(hi - 1, number + 1), 2])]
+                title = index.manifest.articles[article].article.title
+                names_missing = any(not names.mentions(f"{title}\n{window}", n) for n in asked)
                 seen[number] = SentenceScore(
                     number=number, article=article, passage=p, start=start, end=end, passage_rank=rank,
                     similarity=float(sims[i]), context_similarity=ctx_sim,
@@ -225,6 +232,7 @@ class Answerer:
                     coverage=self.coverage(weights, own),
                     context_coverage=self.coverage(weights, context),
                     kind_found=bool(found) if spec.kind not in (spans.OTHER, spans.YESNO) else None,
+                    names_missing=names_missing,
                     span=(found[0].start, found[0].end, found[0].kind) if found else None,
                     introduced=max(0, min(3, self.introduced(text, start, found[0], q_terms)))
                     if found and spec.kind in (spans.PERSON, spans.PLACE, spans.ORG) else 0,
@@ -236,6 +244,7 @@ class Answerer:
                 + W_PASSAGE * s.passage_score + W_LEXICAL * s.lexical
                 + W_COVERAGE * s.coverage + W_CONTEXT_COVERAGE * s.context_coverage + kind
                 + W_INTRODUCED * s.introduced
+                - (W_NAMES_MISSING if s.names_missing else 0.0)
             )
         return sorted(seen.values(), key=lambda s: (-s.score, s.number))
 

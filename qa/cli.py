@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
                              description="List every article with its title, date, outlet and passage count.")
     sources.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    chat = sub.add_parser("chat", parents=[common], help="open the chat (the main way to use qa)",
+                          description="Chat with the articles in a terminal UI: answers with highlighted "
+                          "sentences, clickable citations, follow-up questions and saved history.")
+    chat.add_argument("--resume", action="store_true", help="reopen the most recent conversation")
+
     ev = sub.add_parser("eval", parents=[common], help="measure retrieval and answers on a question set",
                         description="Run a question set and report retrieval and answer metrics, with a "
                         "per-question table of failures.")
@@ -387,7 +392,18 @@ def _usage(message: str) -> QAError:
     return UsageError(message)
 
 
-COMMANDS = {"ask": cmd_ask, "index": cmd_index, "sources": cmd_sources, "eval": cmd_eval}
+def cmd_chat(args: argparse.Namespace) -> int:
+    from qa import ingest
+
+    service = _service(args)
+    ingest.discover(service.settings.corpus)  # a missing or empty corpus is reported before the UI opens
+    from tui.app import create_app
+
+    create_app(service, resume=args.resume).run()
+    return 0
+
+
+COMMANDS = {"ask": cmd_ask, "index": cmd_index, "sources": cmd_sources, "eval": cmd_eval, "chat": cmd_chat}
 
 
 def main(argv: list[str] | None = None) -> int:

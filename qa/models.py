@@ -142,6 +142,8 @@ class AskResult(_Model):
     """The retrieved passages in rank order, the answer's passage first."""
     resolved_question: str | None = None
     """For a follow-up, the self-contained question it was answered as."""
+    followup_of: str | None = None
+    """For a follow-up, the previous question it was resolved against."""
     reason: str | None = None
     """Why the answerer abstained or what limited its confidence, in a few words."""
     notices: list[str] = []

@@ -37,6 +37,27 @@ class SourceInfo:
     warnings: list[str]
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Why one cited passage ranked where it did."""
+
+    n: int
+    passage_id: str
+    title: str
+    fused: float
+    """The hybrid retrieval score."""
+    dense: float
+    """Cosine similarity of question and passage."""
+    sentence: float
+    """Best cosine similarity of one of its sentences."""
+    lexical: float
+    """BM25 score."""
+    reader: float | None
+    """The answerer's score of its best sentence, if it read the passage."""
+    best_sentence: str | None
+    """That sentence."""
+
+
 @dataclass
 class Trace:
     """An answer with everything that produced it."""
@@ -49,6 +70,27 @@ class Trace:
     """The answerer's scored sentences, confidence and reason."""
     data: IndexData
     """The index generation that answered."""
+    cited: list[int]
+    """Passage numbers of the citations, in order."""
+
+    def explain(self) -> list[Evidence]:
+        """For every citation, the scores behind its rank."""
+        position = {int(p): i for i, p in enumerate(self.retrieval.order)}
+        best: dict[int, object] = {}
+        for s in self.decision.sentences:  # best first: keep the first per passage
+            best.setdefault(s.passage, s)
+        rows = []
+        for c, p in zip(self.result.citations, self.cited, strict=True):
+            i = position[p]
+            s = best.get(p)
+            text = self.data.text(s.article)[s.start : s.end] if s is not None else None
+            rows.append(Evidence(
+                n=c.n, passage_id=c.passage_id, title=c.title, fused=float(self.retrieval.scores[i]),
+                dense=float(self.retrieval.dense[i]), sentence=float(self.retrieval.best_sentence[i]),
+                lexical=float(self.retrieval.lexical[i]), reader=None if s is None else float(s.score),
+                best_sentence=text,
+            ))
+        return rows
 
     def ranked_sources(self, depth: int = 10) -> list[str]:
         """The article of each of the top ``depth`` passages, in the order the user sees them."""
@@ -205,8 +247,9 @@ class QAService:
             reason=decision.reason,
             notices=notices,
             resolved_question=resolved,
+            followup_of=previous.question if resolved and previous else None,
         )
-        return Trace(result=result, retrieval=retrieval, decision=decision, data=data)
+        return Trace(result=result, retrieval=retrieval, decision=decision, data=data, cited=order)
 
     @staticmethod
     def _citation(data: IndexData, n: int, p: int, score: float) -> Citation:
