@@ -1,0 +1,82 @@
+"""One snapshot per visible state of the chat, at 80x24 (update with --snapshot-update, then
+look at the SVGs under tests/__snapshots__/ before committing them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.config import load_settings
+from qa.service import QAService
+from tui.app import create_app
+from tui.widgets.question_input import QuestionInput
+
+from .test_tui import MARKUP_ARTICLE
+
+ANSWERABLE = "When does the host-nation support accord for U.S. troops expire?"
+UNANSWERABLE = "What is the best recipe for a chocolate cake?"
+
+
+def make(service: QAService, tmp_path: Path):  # noqa: ANN201
+    return create_app(service, data_dir=tmp_path / "data", export_dir=tmp_path)
+
+
+def steps(*questions: str, keys: tuple[str, ...] = (), theme: str | None = None):  # noqa: ANN201
+    async def run(pilot) -> None:  # noqa: ANN001
+        app = pilot.app
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if theme:
+            app.theme = theme
+        for question in questions:
+            app.query_one(QuestionInput).value = question
+            await pilot.press("enter")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+        app.clear_notifications()
+        await pilot.pause()
+
+    return run
+
+
+def test_snapshot_empty(snap_compare, service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+    assert snap_compare(make(service, tmp_path), run_before=steps())
+
+
+def test_snapshot_answered(snap_compare, service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+    assert snap_compare(make(service, tmp_path), run_before=steps(ANSWERABLE))
+
+
+def test_snapshot_answered_light_theme(snap_compare, service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+    assert snap_compare(make(service, tmp_path), run_before=steps(ANSWERABLE, theme="textual-light"))
+
+
+def test_snapshot_abstained(snap_compare, service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+    assert snap_compare(make(service, tmp_path), run_before=steps(UNANSWERABLE))
+
+
+def test_snapshot_sources_open(snap_compare, service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+    assert snap_compare(make(service, tmp_path), run_before=steps(ANSWERABLE, keys=("ctrl+b",)))
+
+
+def test_snapshot_article_view(snap_compare, service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+    assert snap_compare(make(service, tmp_path), run_before=steps(ANSWERABLE, "1"))
+
+
+@pytest.fixture
+def markup_service(tmp_path: Path, qa_env: dict[str, str]) -> QAService:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "markup.txt").write_text(MARKUP_ARTICLE, encoding="utf-8")
+    return QAService(load_settings({"corpus": corpus, "index": tmp_path / "index"}, env=qa_env))
+
+
+def test_snapshot_markup_article_is_literal(snap_compare, markup_service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+    app = make(markup_service, tmp_path)
+    assert snap_compare(app, run_before=steps("When would the treaty be signed?", "1"))
