@@ -111,6 +111,9 @@ class Answerer:
         self.analyze = analyze
         self._n = max(1, len(index.passages))
         self._sentence_terms: dict[int, frozenset[str]] = {}
+        self._sentence_mentions: dict[int, names.Mentions] = {}
+        self._title_mentions: dict[int, names.Mentions] = {}
+        self._candidates: dict[tuple[int, int, int, str], list[spans.Candidate]] = {}
 
     # ------------------------------------------------------------------ term weights
 
@@ -124,6 +127,22 @@ class Answerer:
         if not weights:
             return 0.0
         return sum(w for t, w in weights.items() if t in present) / sum(weights.values())
+
+    def mentions_near(self, number: int, lo: int, hi: int) -> names.Mentions:
+        """Mention data of sentence ``number``, its neighbours within [lo, hi) and its article's title."""
+        found = None
+        for n in (number - 1, number, number + 1):
+            if lo <= n < hi:
+                m = self._sentence_mentions.get(n)
+                if m is None:
+                    article, start, end = (int(x) for x in self.index.sentences[n])
+                    m = self._sentence_mentions[n] = names.Mentions.of(self.index.text(article)[start:end])
+                found = m if found is None else found | m
+        article = int(self.index.sentences[number, 0])
+        title = self._title_mentions.get(article)
+        if title is None:
+            title = self._title_mentions[article] = names.Mentions.of(self.index.manifest.articles[article].article.title)
+        return title if found is None else found | title
 
     def sentence_terms(self, number: int) -> frozenset[str]:
         """The terms of sentence ``number`` (analysed once per index)."""
@@ -221,10 +240,9 @@ class Answerer:
                 ctx_sim = float(window @ q / (np.linalg.norm(window) or 1.0))
                 own = self.sentence_terms(number)
                 context = own.union(*(self.sentence_terms(n) for n in (number - 1, number + 1) if lo <= n < hi))
-                found = self.spans(text, start, end, spec, question, q_terms)
-                window = text[int(index.sentences[max(lo, number - 1), 1]) : int(index.sentences[min(hi - 1, number + 1), 2])]
-                title = index.manifest.articles[article].article.title
-                names_missing = any(not names.mentions(f"{title}\n{window}", n) for n in asked)
+                found = self.spans(text, start, end, spec, question, q_terms, article)
+                near = self.mentions_near(number, lo, hi) if asked else None
+                names_missing = near is not None and any(not near.mentions(n) for n in asked)
                 seen[number] = SentenceScore(
                     number=number, article=article, passage=p, start=start, end=end, passage_rank=rank,
                     similarity=float(sims[i]), context_similarity=ctx_sim,
@@ -251,7 +269,7 @@ class Answerer:
     # ------------------------------------------------------------------ spans
 
     def spans(
-        self, text: str, lo: int, hi: int, spec: spans.Spec, question: str, q_terms: set[str]
+        self, text: str, lo: int, hi: int, spec: spans.Spec, question: str, q_terms: set[str], article: int
     ) -> list[spans.Candidate]:
         """Candidate answers in the sentence ``text[lo:hi]``: of the asked kind, passing its narrower
         test, without what the question itself says; nearest to the question's words first."""
@@ -262,9 +280,9 @@ class Answerer:
             name = " ".join(w for w in re.findall(r"[\w.’'-]+", question)[2:] if w[:1].isupper())
             found = spans.describe(text, lo, hi, name)
             return [found] if found else []
-        found = [c for c in spans.candidates(text, lo, hi, kind) if spec.accepts(text, c, lo, hi)]
+        found = [c for c in self._cached_candidates(article, text, lo, hi, kind) if spec.accepts(text, c, lo, hi)]
         if kind == spans.NUMBER:
-            dates = spans.candidates(text, lo, hi, spans.DATE)
+            dates = self._cached_candidates(article, text, lo, hi, spans.DATE)
             found = [c for c in found if not any(d.start < c.end and c.start < d.end for d in dates)]
 
         def known(word: str) -> bool:
@@ -287,6 +305,16 @@ class Answerer:
             # -> "Italian Prime Minister Giorgia Meloni", not another leader in the same sentence
             kept.sort(key=lambda c: self.introduced(text, lo, c, q_terms), reverse=True)
         return kept
+
+    def _cached_candidates(self, article: int, text: str, lo: int, hi: int, kind: str) -> list[spans.Candidate]:
+        """``spans.candidates``, remembered per sentence and kind (they do not depend on the question)."""
+        key = (article, lo, hi, kind)
+        found = self._candidates.get(key)
+        if found is None:
+            if len(self._candidates) > 200_000:
+                self._candidates.clear()
+            found = self._candidates[key] = spans.candidates(text, lo, hi, kind)
+        return found
 
     def introduced(self, text: str, lo: int, cand: spans.Candidate, q_terms: set[str]) -> int:
         """How many of the words introducing a name ("Japanese Prime Minister") the question uses;

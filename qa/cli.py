@@ -77,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
                           "sentences, clickable citations, follow-up questions and saved history.")
     chat.add_argument("--resume", action="store_true", help="reopen the most recent conversation")
 
+    bench = sub.add_parser("bench", parents=[common], help="measure speed, memory and scale",
+                           description="Measure cold and warm question times, memory, indexing throughput and "
+                           "search at scale; prints the figures and saves them as JSON.")
+    bench.add_argument("--passages", type=_positive_int, default=1_000_000, metavar="N",
+                       help="synthetic passages for the scale part (default 1,000,000)")
+    bench.add_argument("--runs", type=_positive_int, default=5, metavar="N", help="runs per timing, medians reported (default 5)")
+    bench.add_argument("--only", choices=["cold", "warm", "indexing", "scale"], action="append",
+                       help="run only these parts (repeatable)")
+    bench.add_argument("--json", action="store_true", help="print the results as JSON")
+
     ev = sub.add_parser("eval", parents=[common], help="measure retrieval and answers on a question set",
                         description="Run a question set and report retrieval and answer metrics, with a "
                         "per-question table of failures.")
@@ -386,6 +396,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from qa import bench
+    from qa.safe_text import safe_json
+
+    service = _service(args)
+    parts = tuple(args.only or ("cold", "warm", "indexing", "scale"))
+    say = (lambda line: None) if args.json else (lambda line: sys.stderr.write(f"qa: {line}\n"))
+    results, path = bench.main(service.settings, args.passages, args.runs, parts, say)
+    if args.json:
+        print(safe_json(results))
+    else:
+        print(bench.render(results))
+        print(f"\nsaved {path}")
+    return 0
+
+
 def _usage(message: str) -> QAError:
     from qa.errors import UsageError
 
@@ -403,7 +429,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ask": cmd_ask, "index": cmd_index, "sources": cmd_sources, "eval": cmd_eval, "chat": cmd_chat}
+COMMANDS = {"ask": cmd_ask, "index": cmd_index, "sources": cmd_sources, "eval": cmd_eval, "chat": cmd_chat,
+            "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,6 +52,9 @@ class Settings(BaseModel):
     """Target word pieces of a passage window (the title and the model's limit of 256 come on top)."""
     overlap_sentences: int = Field(default=1, ge=0, le=5)
     """Sentences shared by consecutive passages of an article."""
+    index_encoder: Literal["auto", "onnx", "torch"] = "auto"
+    """How passages are embedded: auto picks ONNX for small jobs and torch (bfloat16 where the CPU
+    has it) for large ones."""
     cache_dir: Path | None = None
     """Where the exported ONNX model is kept (default: the user's cache folder)."""
     data_dir: Path | None = None

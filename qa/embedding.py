@@ -210,7 +210,12 @@ def _onnx_ready(path: Path) -> bool:
     sidecar = path.with_suffix(".json")
     try:
         meta = json.loads(sidecar.read_text())
-        return path.stat().st_size == meta["bytes"] and meta["model"] == model_id()
+        weights = path.with_name(path.name + ".data")
+        return (
+            path.stat().st_size == meta["bytes"]
+            and weights.stat().st_size == meta["weights_bytes"]
+            and meta["model"] == model_id()
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -249,20 +254,41 @@ def export_onnx(path: Path) -> float:
             input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
             dynamic_axes=axes, opset_version=17, dynamo=False,
         )
+    # Weights as external data: onnxruntime maps them instead of parsing and copying a 90 MB
+    # protobuf, which halves the load time and the memory of a one-shot question.
+    import onnx
+
+    staged = path.with_name(f".{path.name}.{os.getpid()}.staged")
+    weights = path.with_name(path.name + ".data")
+    staged_weights = staged.with_name(staged.name + ".data")
     try:
+        onnx.save_model(onnx.load(str(tmp)), str(staged), save_as_external_data=True,
+                        all_tensors_to_one_file=True, location=staged_weights.name, size_threshold=1024)
         want = TorchEncoder(bf16=False).encode(_CHECK_TEXTS)
-        got = OnnxEncoder(tmp).encode(_CHECK_TEXTS, batch_size=3)
+        got = OnnxEncoder(staged).encode(_CHECK_TEXTS, batch_size=3)
         cosine = float((want * got).sum(axis=1).min())
         if cosine < EXPORT_MIN_COSINE:
             raise ModelError(f"the exported ONNX model disagrees with sentence-transformers (cosine {cosine:.6f})")
+        # the graph names its weights file; rewrite it to the final name before moving both
+        model = onnx.load(str(staged), load_external_data=False)
+        for tensor in model.graph.initializer:
+            for entry in tensor.external_data:
+                if entry.key == "location":
+                    entry.value = weights.name
+        os.replace(staged_weights, weights)
+        onnx.save_model(model, str(tmp))
         os.replace(tmp, path)
         sidecar = path.with_suffix(".json")
         side_tmp = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
-        side_tmp.write_text(json.dumps({"model": model_id(), "bytes": path.stat().st_size, "min_cosine": cosine}))
+        side_tmp.write_text(json.dumps({
+            "model": model_id(), "bytes": path.stat().st_size, "weights_bytes": weights.stat().st_size,
+            "min_cosine": cosine,
+        }))
         os.replace(side_tmp, sidecar)
         return cosine
     finally:
-        tmp.unlink(missing_ok=True)
+        for leftover in (tmp, staged, staged_weights):
+            leftover.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- facade
@@ -347,7 +373,7 @@ class Embedder:
     ) -> np.ndarray:
         """Embeddings of passages or sentences for the index; ``tokens`` is the job's total word
         pieces, which decides between ONNX (small jobs) and torch (large ones)."""
-        use_torch = force == "torch" or (force is None and tokens > self.SMALL_JOB_TOKENS)
+        use_torch = force == "torch" or (force != "onnx" and tokens > self.SMALL_JOB_TOKENS)
         encoder = self._torch_encoder() if use_torch else self._onnx_encoder()
         self.last_encoder = encoder.name
         return encoder.encode(texts, progress=progress)

@@ -179,7 +179,8 @@ def _embed_new(
     if progress:
         progress("embedding", 0, len(texts))
     tokens = sum(len(t) for t in texts) // 4
-    vectors = embedder.encode_documents(texts, tokens=tokens, progress=tick) if texts else np.zeros((0, DIM))
+    force = None if settings.index_encoder == "auto" else settings.index_encoder
+    vectors = embedder.encode_documents(texts, tokens=tokens, progress=tick, force=force) if texts else np.zeros((0, DIM))
     encoder = embedder.last_encoder if texts else "none"
     parts: dict[str, ArticleParts] = {}
     p_at, s_at = 0, n_passage_texts

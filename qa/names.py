@@ -10,6 +10,7 @@ news writes interchangeably.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+|on\s+|for\s+|the\s+)?[A-Z][\w’'.-]*)*")
 _OPENERS = frozenset(
@@ -79,26 +80,55 @@ def _initials(text: str) -> set[str]:
     return found
 
 
+@dataclass(frozen=True)
+class Mentions:
+    """What a text offers for matching names: its words, their first letters, its initials and
+    its lower-cased form (for multi-word aliases). Built once per sentence and combined."""
+
+    words: frozenset[str]
+    prefixes: frozenset[str]
+    initials: frozenset[str]
+    lowered: tuple[str, ...]
+
+    @classmethod
+    def of(cls, text: str) -> Mentions:
+        """The mention data of ``text``."""
+        words = _words(text)
+        present = frozenset(words) | frozenset(w.rstrip(".") for w in words)
+        return cls(
+            words=present,
+            prefixes=frozenset(w[:4] for w in words if len(w) >= 4),
+            initials=frozenset(_initials(text)),
+            lowered=(" " + " ".join(words) + " ",),
+        )
+
+    def __or__(self, other: Mentions) -> Mentions:
+        return Mentions(self.words | other.words, self.prefixes | other.prefixes,
+                        self.initials | other.initials, self.lowered + other.lowered)
+
+    def _alias(self, alias: str) -> bool:
+        return alias in self.words if " " not in alias else any(f" {alias} " in t for t in self.lowered)
+
+    def mentions(self, name: str) -> bool:
+        """Whether the text mentions ``name`` (loosely: prefixes, initials, country aliases)."""
+        parts = [w.rstrip(".") for w in _words(name)]
+        if not parts:
+            return True
+        if re.fullmatch(r"[A-Z]{2,6}", name.strip()) and name.strip().lower() in self.initials:
+            return True
+        whole = " ".join(parts)
+        if whole in _ALIASES:
+            return any(self._alias(a) for a in _ALIASES[whole])
+        return all(
+            w in self.words or (len(w) >= 4 and w[:4] in self.prefixes) or any(self._alias(a) for a in _ALIASES.get(w, ()))
+            for w in parts
+            if len(w) > 1
+        )
+
+
 def mentions(text: str, name: str) -> bool:
     """Whether ``text`` mentions ``name`` (loosely: prefixes, initials, country aliases)."""
-    words = _words(text)
-    prefixes = {w[:4] for w in words if len(w) >= 4}
-    present = set(words) | {w.rstrip(".") for w in words}
-    lowered = " " + " ".join(words) + " "
-
-    def one(word: str) -> bool:
-        if word in present or (len(word) >= 4 and word[:4] in prefixes):
-            return True
-        return any(f" {alias} " in lowered for alias in _ALIASES.get(word, ()))
-
-    parts = [w.rstrip(".") for w in _words(name)]
-    if not parts:
-        return True
-    if re.fullmatch(r"[A-Z]{2,6}", name.strip()) and name.strip().lower() in _initials(text):
-        return True
-    if " ".join(parts) in _ALIASES:
-        return any(f" {alias} " in lowered for alias in _ALIASES[" ".join(parts)])
-    return all(one(w) for w in parts if len(w) > 1)
+    return Mentions.of(text).mentions(name)
 
 
 def is_country(name: str) -> bool:

@@ -54,29 +54,17 @@ class PassageRetriever:
     def __init__(self, index: IndexData, analyze: TermAnalyzer) -> None:
         self.index = index
         self.analyze = analyze
-        self._df: dict[str, int] | None = None
 
     def lexical_scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every passage for ``terms`` (zeros when none is in the vocabulary)."""
-        n = len(self.index.passages)
         bm25 = self.index.bm25
-        if bm25 is None or not terms:
-            return np.zeros(n, dtype=np.float32)
-        ids = bm25.get_tokens_ids(terms)
-        if not ids:
-            return np.zeros(n, dtype=np.float32)
-        return np.asarray(bm25.get_scores_from_ids(ids), dtype=np.float32)
+        if bm25 is None:
+            return np.zeros(len(self.index.passages), dtype=np.float32)
+        return bm25.scores(terms)
 
     def document_frequency(self, term: str) -> int:
         """In how many passages ``term`` occurs."""
-        bm25 = self.index.bm25
-        if bm25 is None:
-            return 0
-        tid = bm25.vocab_dict.get(term)
-        if tid is None:
-            return 0
-        indptr = bm25.scores["indptr"]
-        return int(indptr[tid + 1] - indptr[tid])
+        return 0 if self.index.bm25 is None else self.index.bm25.document_frequency(term)
 
     def best_sentence_similarity(self, passages: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
         """For each passage, the highest cosine similarity of one of its sentences to the question."""
