@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--corpus", metavar="DIR", help="folder of articles (default: seeds/, or $QA_CORPUS)")
     common.add_argument("--index", metavar="DIR", help="folder of indexes (default: embeddings/, or $QA_INDEX)")
+    reading = argparse.ArgumentParser(add_help=False)
+    reading.add_argument("--no-rebuild", dest="rebuild", action="store_false", default=None,
+                         help="fail instead of building or refreshing a missing, stale or damaged index")
 
     parser = _Parser(
         prog="qa",
@@ -56,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    ask = sub.add_parser("ask", parents=[common], help="answer one question and exit",
+    ask = sub.add_parser("ask", parents=[common, reading], help="answer one question and exit",
                          description="Answer a question with a passage quoted from the articles, and cite it.")
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("-k", type=_positive_int, metavar="N", help="how many passages to retrieve and cite (default 5)")
@@ -68,11 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--rebuild", action="store_true", help="rebuild from scratch instead of refreshing")
     index.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    sources = sub.add_parser("sources", parents=[common], help="list the indexed articles",
+    sources = sub.add_parser("sources", parents=[common, reading], help="list the indexed articles",
                              description="List every article with its title, date, outlet and passage count.")
     sources.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    chat = sub.add_parser("chat", parents=[common], help="open the chat (the main way to use qa)",
+    chat = sub.add_parser("chat", parents=[common, reading], help="open the chat (the main way to use qa)",
                           description="Chat with the articles in a terminal UI: answers with highlighted "
                           "sentences, clickable citations, follow-up questions and saved history.")
     chat.add_argument("--resume", action="store_true", help="reopen the most recent conversation")
@@ -87,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run only these parts (repeatable)")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
 
-    ev = sub.add_parser("eval", parents=[common], help="measure retrieval and answers on a question set",
+    ev = sub.add_parser("eval", parents=[common, reading], help="measure retrieval and answers on a question set",
                         description="Run a question set and report retrieval and answer metrics, with a "
                         "per-question table of failures.")
     ev.add_argument("--questions", metavar="FILE", help="JSON Lines question file (default tests/questions.jsonl)")
@@ -176,7 +179,8 @@ def _service(args: argparse.Namespace, **extra: Any) -> QAService:
     from qa.config import load_settings
     from qa.service import QAService
 
-    overrides = {"corpus": getattr(args, "corpus", None), "index": getattr(args, "index", None), **extra}
+    overrides = {"corpus": getattr(args, "corpus", None), "index": getattr(args, "index", None),
+                 "rebuild": getattr(args, "rebuild", None), **extra}
     return QAService(load_settings(overrides))
 
 

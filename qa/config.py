@@ -52,6 +52,13 @@ class Settings(BaseModel):
     """Target word pieces of a passage window (the title and the model's limit of 256 come on top)."""
     overlap_sentences: int = Field(default=1, ge=0, le=5)
     """Sentences shared by consecutive passages of an article."""
+    rebuild: bool = True
+    """Build or refresh the index by itself when it is missing, out of date or damaged; when
+    false (--no-rebuild), such an index is an error instead."""
+    lock_wait: float = Field(default=600.0, ge=0.0)
+    """Seconds to wait for another qa process that is writing the same index (0: fail at once)."""
+    max_article_mb: float = Field(default=20.0, gt=0.0)
+    """Larger files are skipped with a warning (one would take many minutes to embed)."""
     index_encoder: Literal["auto", "onnx", "torch"] = "auto"
     """How passages are embedded: auto picks ONNX for small jobs and torch (bfloat16 where the CPU
     has it) for large ones."""

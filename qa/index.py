@@ -71,6 +71,29 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def checkpoint(name: str) -> None:
+    """A point where a crash is tested: with ``QA_TEST_PAUSE=<name>`` set, the process says it got
+    here (in the file ``QA_TEST_PAUSE_FILE``) and waits to be killed. Does nothing otherwise."""
+    if os.environ.get("QA_TEST_PAUSE") == name:
+        Path(os.environ["QA_TEST_PAUSE_FILE"]).write_text(name)
+        time.sleep(3600)
+
+
+def _write_failure(root: Path, exc: OSError) -> IndexStoreError:
+    """One line for an error while writing an index (disk full, read-only, too large ...)."""
+    if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+        return IndexReadOnlyError(
+            f"cannot write to the index folder {root} ({exc.strerror}); pass --index DIR with a writable folder"
+        )
+    reason = exc.strerror or (
+        f"a write was cut short: {exc}; the disk may be full or a file-size limit reached" if str(exc) else "write failed"
+    )
+    return IndexStoreError(
+        f"could not write the index in {root} ({reason}); the previous index is unchanged — "
+        "free some space or fix the folder, then run `qa index` again"
+    )
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -342,7 +365,10 @@ def write_generation(
     dim = settings.dim
     name = f"g-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
     tmp = root / f".tmp-{name}"
-    tmp.mkdir(parents=True)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise _write_failure(root, exc) from None
     try:
         blobs = [p.text.encode("utf-8") for p in parts]
         offsets = np.zeros(len(parts) + 1, dtype=np.int64)
@@ -382,9 +408,11 @@ def write_generation(
         for p in parts:
             for start, end, _, _ in p.passages:
                 docs.append(bm25_document(p.article.title, p.text[int(start) : int(end)], analyze))
-        bm25 = build_bm25(docs) if docs else None
+        # bm25s divides by the mean document length: no terms at all would give NaN scores
+        bm25 = build_bm25(docs) if any(docs) else None
         if bm25 is not None:
             bm25.save(str(tmp / "bm25"), show_progress=False)
+        checkpoint("writing")
 
         files = {}
         for path in sorted(tmp.rglob("*")):
@@ -408,17 +436,29 @@ def write_generation(
         final = root / name
         os.rename(tmp, final)
         _fsync_dir(root)
+        checkpoint("renamed")
+        try:
+            previous = current_generation(root)
+        except IndexStoreError:  # a damaged pointer is what this write repairs
+            previous = None
         _write_atomic(root / "CURRENT", name.encode())
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_failure(root, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _remove_old_generations(root, keep=name)
+    checkpoint("switched")
+    _remove_old_generations(root, keep={name, previous.name if previous else name})
     return final
 
 
-def _remove_old_generations(root: Path, keep: str) -> None:
+def _remove_old_generations(root: Path, keep: set[str]) -> None:
+    """Delete all generations but ``keep`` (the new one and the one before it, which a reader that
+    has just read CURRENT may still be opening), and the leftovers of writers that crashed (the
+    caller holds the write lock, so no other writer is at work)."""
     for child in root.iterdir():
-        if child.name != keep and (child.name.startswith("g-") or child.name.startswith(".tmp-")):
+        if child.name not in keep and (child.name.startswith("g-") or child.name.startswith(".tmp-")):
             shutil.rmtree(child, ignore_errors=True)
 
 
@@ -526,6 +566,17 @@ def load_generation(generation: Path, manifest: IndexManifest | None = None, ver
 
 
 # --------------------------------------------------------------------------- locking
+
+
+def check_writable(root: Path) -> None:
+    """Fail early, before any work, when the index folder cannot be written."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise _write_failure(root, exc) from None
 
 
 @contextlib.contextmanager

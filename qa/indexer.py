@@ -21,6 +21,8 @@ from qa.index import (
     ArticleParts,
     IndexData,
     TermAnalyzer,
+    check_writable,
+    checkpoint,
     current_generation,
     load_generation,
     read_manifest,
@@ -70,7 +72,7 @@ class Plan:
         return not (self.new or self.removed or self.touched)
 
 
-def plan(corpus: Path, current: IndexData | None) -> Plan:
+def plan(corpus: Path, current: IndexData | None, max_bytes: int = 20 * 2**20) -> Plan:
     """Compare the corpus folder with the current index."""
     found = ingest.discover(corpus)
     result = Plan(skipped=list(found.warnings))
@@ -89,7 +91,7 @@ def plan(corpus: Path, current: IndexData | None) -> Plan:
             result.order.append(file.source)
             continue
         try:
-            data, st = ingest.read_file(file)
+            data, st = ingest.read_file(file, max_bytes)
         except ingest.SkipFile as why:
             result.skipped.append(f"skipped {file.source}: {why}")
             continue
@@ -175,6 +177,7 @@ def _embed_new(
         done += n
         if progress:
             progress("embedding", done, len(texts))
+        checkpoint("embedding")
 
     if progress:
         progress("embedding", 0, len(texts))
@@ -208,22 +211,32 @@ def index_root(settings: Settings) -> Path:
 
 def load_current(root: Path, wanted: IndexSettings, corpus: Path) -> tuple[IndexData | None, str | None]:
     """The current generation if it is usable for ``wanted`` settings and ``corpus``, else
-    (None, why it must be rebuilt); (None, None) when there is no index yet."""
-    generation = current_generation(root)
-    if generation is None:
-        return None, None
-    try:
-        manifest = read_manifest(generation)
-    except IndexStoreError as exc:
-        return None, str(exc)
-    if manifest.settings != wanted:
-        return None, "the index was built with other settings or another model"
-    if manifest.corpus != str(corpus.expanduser().resolve()):
-        return None, f"the index was built from another corpus ({manifest.corpus})"
-    try:
-        return load_generation(generation, manifest), None
-    except IndexStoreError as exc:
-        return None, str(exc)
+    (None, why it must be rebuilt); (None, None) when there is no index yet. A generation that a
+    concurrent writer removed while it was being opened is not damage: CURRENT is read again."""
+    for attempt in range(3):
+        try:
+            generation = current_generation(root)
+        except IndexStoreError as exc:
+            return None, str(exc)
+        if generation is None:
+            return None, None
+        try:
+            manifest = read_manifest(generation)
+        except IndexStoreError as exc:
+            if not generation.exists() and attempt < 2:
+                continue
+            return None, str(exc)
+        if manifest.settings != wanted:
+            return None, "the index was built with other settings or another model"
+        if manifest.corpus != str(corpus.expanduser().resolve()):
+            return None, f"the index was built from another corpus ({manifest.corpus})"
+        try:
+            return load_generation(generation, manifest), None
+        except IndexStoreError as exc:
+            if not generation.exists() and attempt < 2:
+                continue
+            return None, str(exc)
+    return None, "the index kept changing while it was being read"
 
 
 def refresh(
@@ -238,9 +251,10 @@ def refresh(
     started = time.perf_counter()
     root = index_root(settings)
     wanted = index_settings(settings, embedder.model)
-    with write_lock(root, on_wait=on_wait):
+    with write_lock(root, wait=settings.lock_wait, on_wait=on_wait):
+        check_writable(root)
         current, why = (None, None) if rebuild else load_current(root, wanted, settings.corpus)
-        work = plan(settings.corpus, current)
+        work = plan(settings.corpus, current, int(settings.max_article_mb * 2**20))
         notes = list(work.skipped)
         if why:
             notes.append(f"rebuilding the index: {why}")

@@ -17,8 +17,6 @@ from qa.errors import CorpusError
 from qa.models import Article
 
 ARTICLE_SUFFIXES = (".txt", ".md")
-MAX_ARTICLE_BYTES = 20 * 1024 * 1024
-"""Larger files are skipped with a warning: one would take many minutes to embed."""
 
 
 @dataclass
@@ -68,7 +66,8 @@ def discover(root: Path) -> Discovery:
                 continue
             path = Path(dirpath) / name
             if not path.is_file():
-                found.warnings.append(f"skipped {path}: not a readable file (broken symlink?)")
+                why = "a broken symbolic link" if path.is_symlink() and not path.exists() else "not a regular file"
+                found.warnings.append(f"skipped {path.relative_to(root).as_posix()}: {why}")
                 continue
             found.files.append(ArticleFile(path, path.relative_to(root).as_posix()))
     found.files.sort(key=lambda f: f.source)
@@ -101,13 +100,14 @@ class SkipFile(Exception):
     """The file cannot be used as an article; the message says why."""
 
 
-def read_file(file: ArticleFile) -> tuple[bytes, os.stat_result]:
+def read_file(file: ArticleFile, max_bytes: int = 20 * 2**20) -> tuple[bytes, os.stat_result]:
     """Read an article file's bytes, refusing ones that cannot be articles."""
     try:
         st = file.path.stat()
-        if st.st_size > MAX_ARTICLE_BYTES:
+        if st.st_size > max_bytes:
             raise SkipFile(
-                f"{st.st_size / 2**20:.0f} MB is larger than the {MAX_ARTICLE_BYTES // 2**20} MB limit for one article"
+                f"{st.st_size / 2**20:.0f} MB is larger than the {max_bytes / 2**20:.0f} MB limit for one article "
+                "(max_article_mb)"
             )
         data = file.path.read_bytes()
     except PermissionError:

@@ -110,6 +110,7 @@ class QAService:
         self.analyze = TermAnalyzer()
         self._data: IndexData | None = None
         self._lock = threading.RLock()
+        self._max_bytes = int(self.settings.max_article_mb * 2**20)
         self.notices: list[str] = []
 
     # ------------------------------------------------------------------ index
@@ -138,14 +139,20 @@ class QAService:
                 return self._data
             root = index_root(self.settings)
             wanted = index_settings(self.settings, self.embedder.model)
-            current = self._data
+            current, why = self._data, None
             if current is None:
-                current, _ = load_current(root, wanted, self.settings.corpus)
-            if current is not None and plan(self.settings.corpus, current).up_to_date:
+                current, why = load_current(root, wanted, self.settings.corpus)
+            if current is not None and plan(self.settings.corpus, current, self._max_bytes).up_to_date:
                 self._set(current)
                 return current
+            if not self.settings.rebuild:
+                state = why or ("there is no index yet" if current is None else "the corpus has changed since it was built")
+                raise IndexStoreError(
+                    f"the index in {root} cannot be used as it is ({state}); run `qa index`, or drop --no-rebuild"
+                )
             try:
-                refresh(self.settings, self.embedder, progress=progress, on_wait=on_wait)
+                report = refresh(self.settings, self.embedder, progress=progress, on_wait=on_wait)
+                self.notices.extend(report.warnings)
             except IndexReadOnlyError as exc:
                 if current is None:
                     raise
