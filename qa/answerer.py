@@ -102,6 +102,17 @@ class Decision:
 _WORD = re.compile(r"\w+")
 
 
+class _Bounded(dict):
+    """A cache that forgets everything once it holds 200,000 entries (cheap, and rare)."""
+
+    LIMIT = 200_000
+
+    def __setitem__(self, key: object, value: object) -> None:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        super().__setitem__(key, value)
+
+
 class Answerer:
     """Extracts answers from an index's sentences."""
 
@@ -110,10 +121,13 @@ class Answerer:
         self.retriever = retriever
         self.analyze = analyze
         self._n = max(1, len(index.passages))
-        self._sentence_terms: dict[int, frozenset[str]] = {}
-        self._sentence_mentions: dict[int, names.Mentions] = {}
-        self._title_mentions: dict[int, names.Mentions] = {}
-        self._candidates: dict[tuple[int, int, int, str], list[spans.Candidate]] = {}
+        # per-sentence results that do not depend on the question, bounded for long sessions
+        self._sentence_terms: dict[int, frozenset[str]] = _Bounded()
+        self._sentence_mentions: dict[int, names.Mentions] = _Bounded()
+        self._title_mentions: dict[int, names.Mentions] = _Bounded()
+        self._candidates: dict[tuple[int, int, int, str], list[spans.Candidate]] = _Bounded()
+        self._word_terms: dict[tuple[int, int], list[tuple[int, str]]] = _Bounded()
+        self._near: dict[tuple[int, int, int], names.Mentions] = _Bounded()
 
     # ------------------------------------------------------------------ term weights
 
@@ -130,6 +144,13 @@ class Answerer:
 
     def mentions_near(self, number: int, lo: int, hi: int) -> names.Mentions:
         """Mention data of sentence ``number``, its neighbours within [lo, hi) and its article's title."""
+        key = (number, max(lo, number - 1), min(hi, number + 2))
+        cached = self._near.get(key)
+        if cached is None:
+            cached = self._near[key] = self._mentions_near(number, lo, hi)
+        return cached
+
+    def _mentions_near(self, number: int, lo: int, hi: int) -> names.Mentions:
         found = None
         for n in (number - 1, number, number + 1):
             if lo <= n < hi:
@@ -297,7 +318,7 @@ class Answerer:
             if kind == spans.PERSON and any(names.is_country(part) for part in re.split(r"[-–\s]+and\s+|[-–]", text[t.start : t.end])):
                 continue  # "United States", "Japan-South Korea" are not people
             kept.append(t)
-        anchors = [m.start() for m in _WORD.finditer(text, lo, hi) if known(m.group(0))]
+        anchors = [pos for pos, term in self._words(article, text, lo, hi) if term in q_terms]
         if anchors:
             kept.sort(key=lambda c: min(abs(c.start - a) for a in anchors))
         if kind in (spans.PERSON, spans.PLACE, spans.ORG):
@@ -306,13 +327,20 @@ class Answerer:
             kept.sort(key=lambda c: self.introduced(text, lo, c, q_terms), reverse=True)
         return kept
 
+    def _words(self, article: int, text: str, lo: int, hi: int) -> list[tuple[int, str]]:
+        """(offset, term) of every word of a sentence that has a term, remembered per sentence."""
+        key = (article, lo)
+        found = self._word_terms.get(key)
+        if found is None:
+            terms = ((m.start(), self.analyze.term(m.group(0))) for m in _WORD.finditer(text, lo, hi))
+            found = self._word_terms[key] = [(pos, term) for pos, term in terms if term is not None]
+        return found
+
     def _cached_candidates(self, article: int, text: str, lo: int, hi: int, kind: str) -> list[spans.Candidate]:
         """``spans.candidates``, remembered per sentence and kind (they do not depend on the question)."""
         key = (article, lo, hi, kind)
         found = self._candidates.get(key)
         if found is None:
-            if len(self._candidates) > 200_000:
-                self._candidates.clear()
             found = self._candidates[key] = spans.candidates(text, lo, hi, kind)
         return found
 
