@@ -213,7 +213,8 @@ class Answerer:
             kind=kind,
         )
         if confidence < threshold:
-            return Decision(None, best.passage, confidence, self.doubt(best, spec, names_similarity), scored, ranking)
+            reason = self.doubt(best, spec, names_similarity, missing)
+            return Decision(None, best.passage, confidence, reason, scored, ranking)
         return Decision(answer, best.passage, confidence, None, scored, ranking)
 
     def rerank(self, retrieval: Retrieval, scored: list[SentenceScore]) -> list[int]:
@@ -364,17 +365,18 @@ class Answerer:
         p = best.passage
         text = self.index.text(best.article)[int(self.index.passages[p, 1]) : int(self.index.passages[p, 2])]
         title = self.index.manifest.articles[best.article].article.title
-        return [n for n in names.question_names(question) if not names.mentions(f"{title}\n{text}", n)]
+        present = names.Mentions.of(f"{title}\n{text}")
+        return [n for n in names.question_names(question) if not present.mentions(n)]
 
     def confidence(self, best: SentenceScore, names_similarity: float, hard: bool, missing_names: int = 0) -> float:
         """How sure the answerer is that the best sentence answers, between 0 and 1.
 
-        A logistic model of four pieces of evidence, fitted on tests/questions.jsonl and rounded:
+        A logistic model of five pieces of evidence, fitted on tests/questions.jsonl and rounded:
         the sentence's similarity to the question; how much of that similarity is *not* explained
         by the names the question mentions (a sentence about Shinzo Abe is similar to "When did
         Shinzo Abe die?" without saying anything about his death); the share of the question's
-        weighted terms found in the sentence and its neighbours; and whether an answer of the asked
-        kind is missing.
+        weighted terms found in the sentence and its neighbours; whether an answer of the asked
+        kind is missing; and whether a name the question mentions is missing from the passage.
         """
         gain = best.similarity - names_similarity
         z = (
@@ -387,10 +389,12 @@ class Answerer:
         )
         return 1.0 / (1.0 + math.exp(-z))
 
-    def doubt(self, best: SentenceScore, spec: spans.Spec, names_similarity: float) -> str:
+    def doubt(self, best: SentenceScore, spec: spans.Spec, names_similarity: float, missing: list[str]) -> str:
         """Why the best sentence was not good enough, in a few words."""
         if best.kind_found is False and spec.hard:
             return f"the closest sentence gives no {spec.kind}"
+        if missing:
+            return f"the closest passage does not mention {missing[0]}"
         if best.similarity < TOPICAL[1] and max(best.coverage, best.context_coverage) < 0.3:
             return "nothing in the articles is close to the question"
         if best.similarity - names_similarity < 0.1:

@@ -16,7 +16,6 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa import chunking, ingest
+from qa import ingest
 from qa.config import load_settings
 from qa.errors import IndexStoreError
 from qa.index import current_generation, read_manifest, verify_files
@@ -457,4 +456,3 @@ def test_fuzz_indexing_and_answering_keep_offsets_exact(article: str, question: 
         assert text[a.start : a.end] == a.text and text[a.sentence.start : a.sentence.end] == a.sentence.text
     for c in result.citations:
         assert text[c.start : c.end] == c.text
-    assert chunking.SPECIAL_TOKENS == 2

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from qa.config import load_settings
 from qa.index import current_generation, read_manifest
