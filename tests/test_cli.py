@@ -56,6 +56,13 @@ def test_help_and_argument_errors_load_nothing_heavy(argv: list[str], message: s
         assert stderr.count("\n") == 1 and stderr.startswith("qa: error: ") and message in stderr
 
 
+def test_asking_imports_no_torch_sentence_transformers_or_textual(seed_index: Path, qa_env: dict[str, str]) -> None:
+    modules, stderr, status = heavy_modules_after(["ask", "Who is Ian Chong?", "--index", str(seed_index)], qa_env)
+    assert status == 0, stderr
+    assert not {"torch", "sentence_transformers", "transformers", "textual"} & set(modules)
+    assert {"faiss", "onnxruntime"} <= set(modules)  # the question path itself
+
+
 def test_python_dash_m_qa_works(qa_env: dict[str, str]) -> None:
     result = run_qa(["--version"], qa_env)
     assert result.returncode == 0 and result.stdout.startswith("qa ")

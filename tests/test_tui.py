@@ -115,6 +115,24 @@ async def test_opening_a_citation_shows_the_article_at_the_passage(app: QAApp) -
         assert isinstance(app.screen, ArticleScreen) and app.screen.citation.n == 2
 
 
+async def test_pressing_a_number_opens_that_citation_when_the_question_box_is_not_focused(app: QAApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await ask(app, pilot, "When does the host-nation support accord for U.S. troops expire?")
+        await pilot.press("ctrl+b")  # focus moves to the sources panel
+        await pilot.pause()
+        await pilot.press("3")
+        await pilot.pause()
+        assert isinstance(app.screen, ArticleScreen) and app.screen.citation.n == 3
+        await pilot.press("escape")
+        await pilot.pause()
+        # in the question box a digit is just typed
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        await pilot.press("2")
+        assert app.query_one(QuestionInput).value == "2" and not isinstance(app.screen, ArticleScreen)
+
+
 async def test_clicking_a_citation_opens_it(app: QAApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)

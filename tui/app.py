@@ -106,6 +106,8 @@ class QAApp(App[None]):
         Binding("ctrl+k", "set_top_k", "Top-k"),
         Binding("f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # a citation number opens it when the question box is not focused (it takes digits)
+        *[Binding(str(n), f"open_citation({n})", f"Open [{n}]", show=False) for n in range(1, 10)],
     ]
 
     def __init__(self, service: QAService, history: HistoryStore, resume: bool = False,
@@ -299,6 +301,11 @@ class QAApp(App[None]):
     @on(SelectTurn)
     def select_turn(self, message: SelectTurn) -> None:
         self._select(message.turn)
+
+    def action_open_citation(self, n: int) -> None:
+        """Open citation ``n`` of the selected answer."""
+        if self.views:
+            self._open_citation(self.selected if self.selected is not None else len(self.views) - 1, n)
 
     def _open_citation(self, turn: int, n: int) -> None:
         result: AskResult = self.views[turn].turn.result
