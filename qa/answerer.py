@@ -274,7 +274,7 @@ class Answerer:
                     kind_found=bool(found) if spec.kind not in (spans.OTHER, spans.YESNO) else None,
                     names_missing=names_missing,
                     span=(found[0].start, found[0].end, found[0].kind) if found else None,
-                    introduced=max(0, min(3, self.introduced(text, start, found[0], q_terms)))
+                    introduced=max(0, min(3, self.fit(text, start, found[0], spec, q_terms)))
                     if found and spec.kind in (spans.PERSON, spans.PLACE, spans.ORG) else 0,
                 )
         for s in seen.values():
@@ -311,11 +311,19 @@ class Answerer:
             term = self.analyze.term(word)
             return term is not None and term in q_terms
 
+        # the asked noun is part of the answer's name ("International Christian University")
+        focus_terms = {t for w in spec.focus if (t := self.analyze.term(w))}
+
+        def trimmable(word: str) -> bool:
+            return known(word) and self.analyze.term(word) not in focus_terms
+
         kept = []
         for c in found:
-            t = spans.trim_known(text, c, known) if kind in (spans.PERSON, spans.PLACE, spans.ORG) else c
+            t = spans.trim_known(text, c, trimmable) if kind in (spans.PERSON, spans.PLACE, spans.ORG) else c
             if t is None or _mostly_in(self.analyze(text[t.start : t.end]), q_terms):
                 continue
+            if kind == spans.PERSON and t != c:
+                continue  # the question's own person ("Sanae Takaichi" asked about Takaichi), not the answer
             if kind == spans.PERSON and any(names.is_country(part) for part in re.split(r"[-–\s]+and\s+|[-–]", text[t.start : t.end])):
                 continue  # "United States", "Japan-South Korea" are not people
             kept.append(t)
@@ -325,7 +333,7 @@ class Answerer:
         if kind in (spans.PERSON, spans.PLACE, spans.ORG):
             # a name introduced by the question's own words comes first: "Which Italian leader ...?"
             # -> "Italian Prime Minister Giorgia Meloni", not another leader in the same sentence
-            kept.sort(key=lambda c: self.introduced(text, lo, c, q_terms), reverse=True)
+            kept.sort(key=lambda c: self.fit(text, lo, c, spec, q_terms), reverse=True)
         return kept
 
     def _words(self, article: int, text: str, lo: int, hi: int) -> list[tuple[int, str]]:
@@ -345,15 +353,31 @@ class Answerer:
             found = self._candidates[key] = spans.candidates(text, lo, hi, kind)
         return found
 
-    def introduced(self, text: str, lo: int, cand: spans.Candidate, q_terms: set[str]) -> int:
-        """How many of the words introducing a name ("Japanese Prime Minister") the question uses;
-        a country the question does not mention counts against ("Italian" for "Japan's PM")."""
+    def fit(self, text: str, lo: int, cand: spans.Candidate, spec: spans.Spec, q_terms: set[str]) -> int:
+        """How well a name fits what the question asks for. The words introducing it ("Chinese
+        Foreign Minister Wang Yi") count when the question uses them, twice when its asking phrase
+        does ("Which Chinese leaders"); a country other than the asked one counts against; an
+        organisation or place whose head noun is the asked noun fits best ("... Party of Japan"
+        for "Which opposition party")."""
+        focus_terms = {t for w in spec.focus if (t := self.analyze.term(w))}
+        focus_countries = _countries(spec.focus)
         score = 0
-        countries = [w for w in q_terms if names.is_country(w)]
         for word in spans.introduction(text, lo, cand.start):
             if names.is_country(word):
-                score += 1 if any(names.same_country(word, c) for c in countries) else -1
-            elif set(self.analyze(word)) & q_terms:
+                if focus_countries:
+                    score += 2 if any(names.same_country(word, c) for c in focus_countries) else -2
+                continue
+            term = self.analyze.term(word)
+            if term in focus_terms:
+                score += 2
+            elif term in q_terms:
+                score += 1
+        if cand.kind in (spans.ORG, spans.PLACE) and spec.focus:
+            noun = self.analyze.term(spec.focus[-1])
+            words = text[cand.start : cand.end].split(" of ")[0].split()
+            if words and self.analyze.term(words[-1]) == noun:
+                score += 3
+            elif any(self.analyze.term(w) == noun for w in text[cand.start : cand.end].split()):
                 score += 1
         return score
 
@@ -400,6 +424,14 @@ class Answerer:
         if best.similarity - names_similarity < 0.1:
             return "the closest sentences mention the same names but not what the question asks about them"
         return "no sentence answers it confidently"
+
+
+def _countries(words: tuple[str, ...]) -> list[str]:
+    """The countries named among ``words``, single words and pairs ("South Korean")."""
+    pairs = [f"{a} {b}" for a, b in zip(words, words[1:])]
+    found = [p for p in pairs if names.is_country(p)]
+    covered = {w for p in found for w in p.split()}
+    return found + [w for w in words if w not in covered and names.is_country(w)]
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:

@@ -53,7 +53,8 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
     (ORG, re.compile(r"\b(?:which|what) {adj}(?:organi[sz]ations?|groups?|party|parties|institutions?|"
                      r"outlets?|newspapers?|paper|agency|agencies|think tanks?|universit(?:y|ies)|compan(?:y|ies)|"
                      r"firms?|body|bodies|ministry|ministries|associations?|foundations?|federations?|coalitions?|"
-                     r"broadcasters?|network)\b(?!-)".replace("{adj}", _ADJ), re.I)),
+                     r"broadcasters?|network|forums?|dialogues?|summits?|meetings?|conferences?|mechanisms?|agreements?|"
+                     r"treat(?:y|ies)|pacts?|initiatives?|alliances?)\b(?!-)".replace("{adj}", _ADJ), re.I)),
     (REASON, re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:caused|prompted|triggered|led to)\b|"
                         r"\bhow come\b", re.I)),
     (YESNO, re.compile(r"^\s*(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|must)\b", re.I)),
@@ -62,10 +63,15 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
 
 def answer_kind(question: str) -> str:
     """The kind of answer a question asks for."""
+    return _kind_match(question)[0]
+
+
+def _kind_match(question: str) -> tuple[str, re.Match[str] | None]:
     for kind, rule in _KIND_RULES:
-        if rule.search(question):
-            return kind
-    return OTHER
+        m = rule.search(question)
+        if m:
+            return kind, m
+    return OTHER, None
 
 
 HARD_KINDS = frozenset({DATE, NUMBER, PERSON, DESCRIPTION})
@@ -128,6 +134,8 @@ class Spec:
 
     kind: str
     need: str | None = None
+    focus: tuple[str, ...] = ()
+    """For names: the words of the question's phrase naming what is asked for ("Chinese leaders")."""
     """"duration", "percent", "year", "month", "calendar", "count:<word>" for "how many <word>", or
     "role:<n>" for a person asked for by role ("Japan's ambassador": role group n)."""
 
@@ -166,9 +174,25 @@ class Spec:
         return True
 
 
+_WHO_FOCUS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?P<who>[^?]{3,60}?)\s*\??$", re.IGNORECASE)
+_NOT_FOCUS = frozenset("which what who whom whose where when in at of the a an".split())
+
+
+def focus(question: str, match: re.Match[str] | None = None) -> list[str]:
+    """The words of the phrase naming what is asked for: "Which Chinese leaders did ...?" ->
+    ["Chinese", "leaders"]; "Who is Japan's prime minister?" -> ["Japan's", "prime", "minister"]."""
+    if match is None:
+        match = _kind_match(question)[1]
+    words = [w for w in (match.group(0).split() if match else []) if w.lower() not in _NOT_FOCUS]
+    if words:
+        return words
+    who = _WHO_FOCUS.search(question)
+    return who.group("who").split() if who else []
+
+
 def analyze(question: str) -> Spec:
     """The kind of answer ``question`` asks for and any narrower need."""
-    kind = answer_kind(question)
+    kind, match = _kind_match(question)
     q = question.lower()
     need = None
     if kind == NUMBER:
@@ -192,7 +216,7 @@ def analyze(question: str) -> Spec:
             need = "month"
         elif re.search(r"\b(?:what|which|on which|on what) (?:date|day)\b", q):
             need = "calendar"
-    return Spec(kind, need)
+    return Spec(kind, need, tuple(focus(question, match)) if kind in (PERSON, PLACE, ORG) else ())
 
 
 # --------------------------------------------------------------------------- candidate spans
@@ -212,7 +236,7 @@ _DATE_SPAN = re.compile(
     r"(?:" + _WEEKDAYS + r",?\s+)?"
     r"(?:(?:[Ll]ast|[Nn]ext|[Tt]his)\s+(?:week|month|year|spring|summer|autumn|fall|winter|" + _MONTHS + r")"
     r"|\d{1,2}\.?\s+(?i:" + _ANY_MONTH + r")\b\.?(?:,?\s+\d{4})?"
-    r"|" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?(?:,\s+\d{4})?"
+    r"|" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,\s+\d{4})?"
     r"|" + _MONTHS + r"(?:\s+\d{4})?"
     r"|(?:the\s+)?(?:early|mid|late)?[\s-]?(?:19|20)\d0s"
     r"|(?:19|20)\d\d(?:\s+(?:to|and|-|–)\s+(?:19|20)\d\d)?"
@@ -268,6 +292,7 @@ _PLACE_HINT = re.compile(
 _ORG_HINT = re.compile(
     r"\b(?:Party|Ministry|Council|Foundation|Center|Centre|University|Association|Federation|Institute|"
     r"Agency|Press|Times|Post|News|Forum|Bank|Fund|Committee|Group|Alliance|Mechanism|Organi[sz]ation|"
+    r"Dialogue|Summit|Conference|Initiative|Partnership|Agreement|Accord|Treaty|Pact|Cooperation|"
     r"Corporation|Company|Inc|Ltd|Union|Commission|Assembly|Parliament|Congress|Senate|Diet|Court)\b"
     r"|\b[A-Z]{2,}\d*\b"
 )
@@ -366,11 +391,18 @@ def candidates(text: str, lo: int, hi: int, kind: str) -> list[Candidate]:
                 cut = re.search(r"\s(?:of|at|from|for|on)\s", span)
                 if cut:
                     e = s + cut.start()
-                s, e = _trim_title(text, s, e)
-                span = text[s:e]
-                if len(span.split()) < 2 or _ORG_HINT.search(span) or _PLACE_HINT.search(span):
-                    continue
-            elif kind == PLACE and not (
+                # "President Lee Jae-myung and Prime Minister Giorgia Meloni" are two people
+                people = [(s, e)]
+                joined = re.search(r"\s+and\s+", text[s:e])
+                if joined:
+                    people = [(s, s + joined.start()), (s + joined.end(), e)]
+                for ps, pe in people:
+                    ps, pe = _trim_title(text, ps, pe)
+                    name = text[ps:pe]
+                    if len(name.split()) >= 2 and not _ORG_HINT.search(name) and not _PLACE_HINT.search(name):
+                        found.append(Candidate(ps, pe, PERSON))
+                continue
+            if kind == PLACE and not (
                 _PLACE_HINT.search(span)
                 or _preceded_by(text, s, ("in", "at", "to", "near", "from"))
                 or re.search(r"\b(?:city|prefecture|province|island|region|town|village|state|county|port) of\s*$",
