@@ -324,6 +324,8 @@ class Answerer:
                 continue
             if kind == spans.PERSON and t != c:
                 continue  # the question's own person ("Sanae Takaichi" asked about Takaichi), not the answer
+            if kind == spans.PERSON and self._other_country(text, lo, t, spec):
+                continue  # "Japan's Defense Minister X" does not answer "China's defence minister"
             if kind == spans.PERSON and any(names.is_country(part) for part in re.split(r"[-–\s]+and\s+|[-–]", text[t.start : t.end])):
                 continue  # "United States", "Japan-South Korea" are not people
             kept.append(t)
@@ -352,6 +354,16 @@ class Answerer:
         if found is None:
             found = self._candidates[key] = spans.candidates(text, lo, hi, kind)
         return found
+
+    @staticmethod
+    def _other_country(text: str, lo: int, cand: spans.Candidate, spec: spans.Spec) -> bool:
+        """Whether a person is introduced as someone of another country than the asked one."""
+        asked = _countries(spec.focus)
+        if not asked:
+            return False
+        intro = tuple(spans.introduction(text, lo, cand.start))
+        theirs = _countries(intro)
+        return bool(theirs) and not any(names.same_country(t, a) for t in theirs for a in asked)
 
     def fit(self, text: str, lo: int, cand: spans.Candidate, spec: spans.Spec, q_terms: set[str]) -> int:
         """How well a name fits what the question asks for. The words introducing it ("Chinese

@@ -48,9 +48,14 @@ _COUNTRIES = {
 }
 _ALIASES: dict[str, set[str]] = {}
 for country, others in _COUNTRIES.items():
-    group = {country, *others.split()}
+    group = {country, *(w.replace(".", "") for w in others.split())}
     for word in group:
         _ALIASES.setdefault(word, set()).update(group)
+
+
+def _key(name: str) -> str:
+    """A name as the alias table spells it: lower case, no dots ("U.S." -> "us")."""
+    return " ".join(w.replace(".", "") for w in _words(name))
 
 
 def question_names(question: str) -> list[str]:
@@ -94,12 +99,12 @@ class Mentions:
     def of(cls, text: str) -> Mentions:
         """The mention data of ``text``."""
         words = _words(text)
-        present = frozenset(words) | frozenset(w.rstrip(".") for w in words)
+        present = frozenset(words) | frozenset(w.replace(".", "") for w in words)
         return cls(
             words=present,
             prefixes=frozenset(w[:4] for w in words if len(w) >= 4),
             initials=frozenset(_initials(text)),
-            lowered=(" " + " ".join(words) + " ",),
+            lowered=(" " + " ".join(w.replace(".", "") for w in words) + " ",),
         )
 
     def __or__(self, other: Mentions) -> Mentions:
@@ -111,7 +116,7 @@ class Mentions:
 
     def mentions(self, name: str) -> bool:
         """Whether the text mentions ``name`` (loosely: prefixes, initials, country aliases)."""
-        parts = [w.rstrip(".") for w in _words(name)]
+        parts = [w.replace(".", "") for w in _words(name)]
         if not parts:
             return True
         if re.fullmatch(r"[A-Z]{2,6}", name.strip()) and name.strip().lower() in self.initials:
@@ -133,12 +138,10 @@ def mentions(text: str, name: str) -> bool:
 
 def is_country(name: str) -> bool:
     """Whether ``name`` is a country (or its capital or demonym) in the alias table."""
-    key = " ".join(w.rstrip(".") for w in _words(name))
-    return key in _ALIASES
+    return _key(name) in _ALIASES
 
 
 def same_country(a: str, b: str) -> bool:
     """Whether two country names, capitals or demonyms refer to the same country."""
-    ka = " ".join(w.rstrip(".") for w in _words(a))
-    kb = " ".join(w.rstrip(".") for w in _words(b))
-    return ka in _ALIASES and kb in _ALIASES.get(ka, set())
+    ka, kb = _key(a), _key(b)
+    return ka in _ALIASES and kb in _ALIASES[ka]

@@ -45,7 +45,8 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
                         r"spokesman|spokeswoman|chairman|chairwoman|secretary|academic|researcher|diplomat|lawmaker|"
                         r"senator|ambassador|envoy|economist|scientist|journalist|reporter|head|chief|ceo|"
                         r"founder|governor|mayor|king|queen|emperor)s?\b(?!-)|"
-                        r"\bname (?:of )?the (?:[\w’'-]+ ){0,3}(?:person|official|minister|leader|scholar|analyst|expert)\b"
+                        r"\bname (?:of )?(?:the )?(?:[\w’'-]+ ){0,3}(?:person|official|minister|leader|scholar|analyst|"
+                        r"expert|president|premier|ambassador|spokesperson|spokesman|chairman|secretary|head|chief)s?\b"
                         .replace("{adj}", _ADJ), re.I)),
     (PLACE, re.compile(r"^\s*where\b|\b(?:which|what) {adj}(?:city|cities|country|countries|place|venue|"
                        r"island|islands|region|sea|waters|capital|prefecture|province|location|building|base|port|"
@@ -139,6 +140,20 @@ class Spec:
     """"duration", "percent", "year", "month", "calendar", "count:<word>" for "how many <word>", or
     "role:<n>" for a person asked for by role ("Japan's ambassador": role group n)."""
 
+    def modifiers(self) -> list[str]:
+        """Words of the asking phrase that narrow a role: not the role, not a country, not "name"."""
+        from qa.names import is_country
+
+        roles = {w for g in _ROLE_GROUPS for w in g}
+        out = []
+        for w in self.focus:
+            bare = w.lower().removesuffix("’s").removesuffix("'s")
+            if bare in roles or bare.rstrip("s") in roles or bare in ("name", "the", "of") or is_country(w):
+                continue
+            if len(bare) >= 3:
+                out.append(bare)
+        return out
+
     @property
     def hard(self) -> bool:
         """Whether a sentence without a span of this kind cannot answer ("how long" can be answered
@@ -162,9 +177,13 @@ class Spec:
         if self.need == "calendar":  # a day of a month, not "Friday" or "last year"
             return bool(_MONTH_IN.search(span) and re.search(r"\d", span)) or bool(re.search(r"\d{4}-\d\d-\d\d", span))
         if self.need.startswith("role:"):
+            # the role, and every other word of the asking phrase ("defence" in "China's defence
+            # minister"; countries are checked against the name's own introduction elsewhere)
             group = _ROLE_GROUPS[int(self.need[5:])]
             sentence = text[lo:hi].lower()
-            return any(re.search(r"\b" + re.escape(w), sentence) for w in group)
+            if not any(re.search(r"\b" + re.escape(w), sentence) for w in group):
+                return False
+            return all(re.search(r"\b" + re.escape(w[:4].lower()), sentence) for w in self.modifiers())
         if self.need.startswith("count:"):
             # the counted thing is named next to the number: "1,200 troops", "three key documents",
             # "trade has stayed above $300 billion"
@@ -174,7 +193,11 @@ class Spec:
         return True
 
 
-_WHO_FOCUS = re.compile(r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?P<who>[^?]{3,60}?)\s*\??$", re.IGNORECASE)
+_WHO_FOCUS = re.compile(
+    r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?P<who>[^?]{3,60}?)"
+    r"(?=\s+(?:during|in|at|on|for|from|with|after|before|since|under|between|when|who|that)\b|\s*\??$)",
+    re.IGNORECASE,
+)
 _NOT_FOCUS = frozenset("which what who whom whose where when in at of the a an".split())
 
 
