@@ -54,22 +54,27 @@ def _short(text: str, words: int = 14) -> str:
 
 
 def _people(text: str) -> list[str]:
-    """Names in ``text`` that may be people: full names, and single names that are not countries
-    or organisations ("Takaichi")."""
-    found = _person_names(text)
+    """Names in ``text`` that may be people, in order: full names, and single names that are not
+    countries, organisations, places or dates ("Takaichi", not "September" or "Prime Minister's Office")."""
+    found = [n for n in _person_names(text) if not any(names.is_country(w) for w in n.split())]
     for name in names.question_names(text):
-        if name not in found and not names.is_country(name) and not spans.looks_like_organisation(name):
-            found.append(name)
-    return found
+        if name in found or names.is_country(name) or spans.looks_like_organisation(name):
+            continue
+        if spans.looks_like_place(name) or spans.is_date_word(name):
+            continue
+        found.append(name)
+    return sorted(found, key=text.find)
 
 
 def _person(turn: PreviousTurn) -> str | None:
-    answer = turn.result.answer
-    if answer is not None and answer.kind == "person":
-        return answer.text
+    """Who "he"/"she" is: the person the previous question named ("Who did Ishiba host?" -> Ishiba),
+    else the person it was answered with ("Who is Japan's prime minister?" -> Sanae Takaichi)."""
     asked = _people(turn.question)
     if asked:
-        return asked[-1]
+        return asked[0]
+    answer = turn.result.answer
+    if answer is not None and answer.kind == "person" and " and " not in answer.text:
+        return answer.text
     if answer is not None:
         found = _person_names(answer.sentence.text)
         if found:
@@ -78,14 +83,12 @@ def _person(turn: PreviousTurn) -> str | None:
 
 
 def _thing(turn: PreviousTurn) -> str | None:
-    """A short answer or a non-person name the previous turn was about; None when only a long
-    sentence is there to point at."""
+    """The short answer "it" points at (an organisation, a place, a quote); None otherwise, since
+    guessing which name of the previous question "it" means goes wrong too often."""
     answer = turn.result.answer
     if answer is not None and answer.kind in ("organisation", "place", "quote", "description") and len(answer.text.split()) <= 8:
         return answer.text
-    people = set(_people(turn.question))
-    asked = [n for n in names.question_names(turn.question) if n not in people]
-    return asked[-1] if asked else None
+    return None
 
 
 _BARE_WH = re.compile(r"^\s*(?:and\s+|but\s+)?(?P<wh>why|when|where|who|how)(?:\s+(?:is|was)\s+that|\s+so)?\s*\??\s*$", re.I)

@@ -305,7 +305,8 @@ _REASON_SPAN = re.compile(r"\b(?:because|due to|since|as a result of|owing to|in
 _NOT_NAMES = re.compile(
     r"^(?:" + _MONTHS + r"|" + _WEEKDAYS + r"|The|A|An|In|On|At|But|And|Or|As|Still|Also|However|Even|"
     r"Under|While|During|Since|After|Before|Despite|Although|Some|Many|Last|This|That|These|Those|It|He|She|"
-    r"They|We|I|His|Her|Their|Our|Its|END)$"
+    r"They|We|I|His|Her|Their|Our|Its|END|Which|What|Who|Whom|Whose|When|Where|Why|How|Is|Are|Was|Were|Do|Does|"
+    r"Did|Has|Have|Had|Will|Would|Can|Could|Should)$"
 )
 # Generic words that mark a capitalised phrase as a place or an organisation; no gazetteer.
 _PLACE_HINT = re.compile(
@@ -443,6 +444,16 @@ def candidates(text: str, lo: int, hi: int, kind: str) -> list[Candidate]:
         for m in _REASON_SPAN.finditer(text, lo, hi):
             found.append(Candidate(m.start(), m.end(), REASON))
     return found
+
+
+def looks_like_place(name: str) -> bool:
+    """Whether a name reads like a place ("Prime Minister's Office", "Senkaku Islands")."""
+    return bool(_PLACE_HINT.search(name))
+
+
+def is_date_word(name: str) -> bool:
+    """Whether a name is a month or a weekday ("September", "Tuesday")."""
+    return all(_DATE_WORD.match(w) for w in name.split())
 
 
 def looks_like_organisation(name: str) -> bool:

@@ -89,11 +89,11 @@ class AnswerCard(Vertical):
             why = (r.reason or "nothing answers it confidently") + " — the closest passages:"
             yield Static(plain(why), classes="meta")
         else:
-            yield Static(plain(r.answer.text), classes="answer-text")
-            if r.answer.kind != "sentence" or len(r.answer.sentence.text) > len(r.answer.text):
+            if r.answer.kind == "sentence":  # the sentence is the answer: quote it once, with its source
+                yield Static(plain(r.answer.text) + Content(" [1]").stylize("$text-muted"), classes="answer-text")
+            else:
+                yield Static(plain(r.answer.text), classes="answer-text")
                 yield Static(_sentence_view(r), classes="sentence")
-            elif r.answer.kind == "sentence":
-                yield Static(Content("[1]").stylize("$text-muted"), classes="sentence")
             yield Static(Content(f"confidence {r.answer.confidence:.2f} · {r.answer.kind}"), classes="meta")
         for c in r.citations:
             # the answer's own source in full; the other passages on one line each
