@@ -10,18 +10,27 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from qa.answerer import Decision
 from qa import followup
+from qa.answerer import Answerer, Decision
 from qa.config import Retriever, Settings, load_settings
 from qa.embedding import MAX_TOKENS, Embedder
 from qa.errors import IndexReadOnlyError, IndexStoreError, UsageError
 from qa.followup import PreviousTurn
 from qa.index import IndexData, TermAnalyzer
-from qa.indexer import IndexReport, Progress, index_root, index_settings, load_current, plan, refresh
+from qa.indexer import (
+    IndexReport,
+    Progress,
+    index_root,
+    index_settings,
+    load_current,
+    plan,
+    refresh,
+)
 from qa.models import AskResult, Citation
-from qa.questions import clean_question
-from qa.retriever import Retrieval
 from qa.names import question_names
+from qa.questions import clean_question
+from qa.retriever import PassageRetriever, Retrieval
+
 
 @dataclass(frozen=True)
 class SourceInfo:
@@ -167,9 +176,6 @@ class QAService:
 
     def _set(self, data: IndexData) -> None:
         if data is not self._data:
-            from qa.answerer import Answerer
-            from qa.retriever import PassageRetriever
-
             self._data = data
             self._retriever = PassageRetriever(data, self.analyze)
             self._answerer = Answerer(data, self._retriever, self.analyze)
