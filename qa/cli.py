@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from qa import __version__
-from qa.errors import QAError
+from qa.errors import QAError, UsageError
 
 if TYPE_CHECKING:
     from qa.config import Settings
@@ -329,9 +329,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from qa.safe_text import safe_json
 
     if args.save and not args.calibrate:
-        raise _usage("--save only goes with --calibrate")
+        raise UsageError("--save only goes with --calibrate")
     if args.compare and args.calibrate:
-        raise _usage("choose one of --compare and --calibrate")
+        raise UsageError("choose one of --compare and --calibrate")
     service = _service(args)
     path = Path(args.questions) if args.questions else PROJECT_ROOT / "tests" / "questions.jsonl"
     progress = _ProgressPrinter()
@@ -414,12 +414,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(bench.render(results))
         print(f"\nsaved {path}")
     return 0
-
-
-def _usage(message: str) -> QAError:
-    from qa.errors import UsageError
-
-    return UsageError(message)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
