@@ -79,11 +79,17 @@ class Settings(BaseModel):
 _FIELDS = tuple(Settings.model_fields)
 
 
-def _config_file(env: dict[str, str]) -> Path | None:
+def _config_path(env: dict[str, str]) -> Path:
+    """Where the config file is: ``$QA_CONFIG``, else the user's config folder."""
     if env.get("QA_CONFIG"):
         return Path(env["QA_CONFIG"]).expanduser()
-    path = _user_dir("config") / "config.toml"
-    return path if path.is_file() else None
+    return _user_dir("config") / "config.toml"
+
+
+def _config_file(env: dict[str, str]) -> Path | None:
+    """The config file to read: ``$QA_CONFIG`` (which must exist), else the user's if it exists."""
+    path = _config_path(env)
+    return path if env.get("QA_CONFIG") or path.is_file() else None
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -147,19 +153,19 @@ def _toml_value(value: Any) -> str:
 def save_setting(key: str, value: Any, env: dict[str, str] | None = None) -> Path:
     """Write ``key = value`` into the config file (``$QA_CONFIG`` or the user's), keeping its
     other keys; the file is replaced atomically. Returns the file's path."""
+    from qa.index import write_atomic
+
     if key not in _FIELDS:
         raise UsageError(f"unknown setting {key!r}")
     env = dict(os.environ if env is None else env)
-    path = Path(env["QA_CONFIG"]).expanduser() if env.get("QA_CONFIG") else _user_dir("config") / "config.toml"
+    path = _config_path(env)
     data = _read_config_file(path) if path.is_file() else {}
     data[key] = value
-    Settings(**{k: v for k, v in data.items()})  # refuse to write an invalid file
+    Settings(**data)  # refuse to write an invalid file
     text = "".join(f"{k} = {_toml_value(v)}\n" for k, v in data.items())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text("# qa settings (see README)\n" + text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, ("# qa settings (see README)\n" + text).encode("utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot write config file {path}: {exc.strerror or exc}") from None
     return path

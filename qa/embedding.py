@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ModelError
+from qa.index import write_atomic
 
 MAX_TOKENS = 256
 """The model's word-piece limit; longer inputs are truncated."""
@@ -278,13 +279,10 @@ def export_onnx(path: Path) -> float:
         os.replace(staged_weights, weights)
         onnx.save_model(model, str(tmp))
         os.replace(tmp, path)
-        sidecar = path.with_suffix(".json")
-        side_tmp = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
-        side_tmp.write_text(json.dumps({
+        write_atomic(path.with_suffix(".json"), json.dumps({
             "model": model_id(), "bytes": path.stat().st_size, "weights_bytes": weights.stat().st_size,
             "min_cosine": cosine,
-        }))
-        os.replace(side_tmp, sidecar)
+        }).encode())
         return cosine
     finally:
         for leftover in (tmp, staged, staged_weights):

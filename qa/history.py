@@ -4,13 +4,13 @@ rewritten atomically after every turn, and their Markdown export."""
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from qa.index import write_atomic
 from qa.models import AskResult
 from qa.safe_text import printable
 
@@ -79,9 +79,7 @@ class HistoryStore:
         """Write a conversation (atomically: a crash never leaves half a file)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{conversation.id}.json"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(conversation.model_dump_json(indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, conversation.model_dump_json(indent=1).encode("utf-8"))
         return path
 
     def load(self, conversation_id: str) -> Conversation:
@@ -135,7 +133,7 @@ def to_markdown(conversation: Conversation) -> str:
             lines.append("Sources:")
             lines.append("")
             for c in r.citations:
-                meta = ", ".join(x for x in (c.outlet, c.date) if x)
+                meta = c.byline
                 lines.append(f"{c.n}. *{printable(c.title)}*" + (f" — {printable(meta)}" if meta else "")
                              + f" — `{printable(c.source)}:{c.start}-{c.end}` (score {c.score:.2f})")
             lines.append("")

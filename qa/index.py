@@ -103,7 +103,8 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old file or the new one, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as fh:
         fh.write(data)
@@ -123,7 +124,7 @@ _STOPWORDS = frozenset(
     such than that the their theirs them themselves then there these they this those through to too under until
     up very was we were what when where which while who whom why will with would you your yours yourself
     yourselves s t ll re ve d m don didn doesn isn wasn weren won wouldn shouldn couldn hasn haven hadn
-    according also
+    according
     der das und ist im den dem des ein eine einer eines zu mit von auf für sich nicht es an als auch
     wie bei nach aus um am zum zur sie er wir ihr ihre sein seine""".split()
 )
@@ -270,6 +271,11 @@ class IndexData:
             end=end,
             text=self.text(art)[start:end],
         )
+
+    def sentence_text(self, n: int) -> str:
+        """The text of sentence number ``n``."""
+        article, start, end = (int(x) for x in self.sentences[n])
+        return self.text(article)[start:end]
 
     def sentence_spans(self, i: int) -> list[tuple[int, int, int]]:
         """(sentence number, start, end) of the sentences of passage ``i``."""
@@ -431,7 +437,7 @@ def write_generation(
             index_type=index_type,
             encoder=encoder,
         )
-        _write_atomic(tmp / "manifest.json", manifest.model_dump_json(indent=1).encode())
+        write_atomic(tmp / "manifest.json", manifest.model_dump_json(indent=1).encode())
         _fsync_dir(tmp)
         final = root / name
         os.rename(tmp, final)
@@ -441,7 +447,7 @@ def write_generation(
             previous = current_generation(root)
         except IndexStoreError:  # a damaged pointer is what this write repairs
             previous = None
-        _write_atomic(root / "CURRENT", name.encode())
+        write_atomic(root / "CURRENT", name.encode())
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise _write_failure(root, exc) from None
@@ -529,7 +535,7 @@ def verify_files(generation: Path, manifest: IndexManifest) -> None:
         checked[name] = key
     if checked != stamp:
         with contextlib.suppress(OSError):
-            _write_atomic(generation / STAMP, json.dumps(checked).encode())
+            write_atomic(generation / STAMP, json.dumps(checked).encode())
 
 
 def load_generation(generation: Path, manifest: IndexManifest | None = None, verify: bool = True) -> IndexData:
@@ -587,9 +593,7 @@ def write_lock(root: Path, wait: float = 600.0, on_wait: Callable[[], None] | No
         fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
-            raise IndexReadOnlyError(
-                f"cannot write to the index folder {root} ({exc.strerror}); pass --index DIR with a writable folder"
-            ) from None
+            raise _write_failure(root, exc) from None
         raise IndexStoreError(f"cannot open the index folder {root}: {exc.strerror or exc}") from None
     try:
         deadline = time.monotonic() + wait

@@ -23,6 +23,7 @@ from qa.index import (
     TermAnalyzer,
     check_writable,
     checkpoint,
+    corpus_key,
     current_generation,
     load_generation,
     read_manifest,
@@ -204,8 +205,6 @@ def _embed_new(
 
 def index_root(settings: Settings) -> Path:
     """The index folder of the configured corpus."""
-    from qa.index import corpus_key
-
     return settings.index / corpus_key(settings.corpus)
 
 

@@ -67,23 +67,6 @@ class Passage(_Model):
     """``file_text[start:end]``."""
 
 
-class Hit(_Model):
-    """A retrieved passage with its scores."""
-
-    passage: Passage
-    """The passage."""
-    article: Article
-    """The article it comes from."""
-    rank: int = Field(ge=1)
-    """1 for the best hit."""
-    score: float
-    """The fused score used for ranking (higher is better)."""
-    dense: float | None = None
-    """Cosine similarity of question and passage, if the dense retriever saw it."""
-    lexical: float | None = None
-    """BM25 score, if the lexical retriever saw it."""
-
-
 class Answer(_Model):
     """The answer: text copied verbatim from an article."""
 
@@ -127,6 +110,11 @@ class Citation(_Model):
     score: float
     """Its retrieval score. Citations are ordered by the answerer: the passages it read, by their
     best sentence, then the rest by this score."""
+
+    @property
+    def byline(self) -> str:
+        """Outlet and date, as far as they are known ("Jiji Press, 2026-01-03"), else empty."""
+        return ", ".join(x for x in (self.outlet, self.date) if x)
 
 
 class AskResult(_Model):
