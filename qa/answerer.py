@@ -156,8 +156,7 @@ class Answerer:
             if lo <= n < hi:
                 m = self._sentence_mentions.get(n)
                 if m is None:
-                    article, start, end = (int(x) for x in self.index.sentences[n])
-                    m = self._sentence_mentions[n] = names.Mentions.of(self.index.text(article)[start:end])
+                    m = self._sentence_mentions[n] = names.Mentions.of(self.index.sentence_text(n))
                 found = m if found is None else found | m
         article = int(self.index.sentences[number, 0])
         title = self._title_mentions.get(article)
@@ -169,9 +168,7 @@ class Answerer:
         """The terms of sentence ``number`` (analysed once per index)."""
         terms = self._sentence_terms.get(number)
         if terms is None:
-            article, start, end = (int(x) for x in self.index.sentences[number])
-            terms = frozenset(self.analyze(self.index.text(article)[start:end]))
-            self._sentence_terms[number] = terms
+            terms = self._sentence_terms[number] = frozenset(self.analyze(self.index.sentence_text(number)))
         return terms
 
     # ------------------------------------------------------------------ main
@@ -312,7 +309,7 @@ class Answerer:
             return term is not None and term in q_terms
 
         # the asked noun is part of the answer's name ("International Christian University")
-        focus_terms = {t for w in spec.focus if (t := self.analyze.term(w))}
+        focus_terms = self._focus_terms(spec)
 
         def trimmable(word: str) -> bool:
             return known(word) and self.analyze.term(word) not in focus_terms
@@ -355,6 +352,10 @@ class Answerer:
             found = self._candidates[key] = spans.candidates(text, lo, hi, kind)
         return found
 
+    def _focus_terms(self, spec: spans.Spec) -> set[str]:
+        """The terms of the words the question asks for ("Which Chinese *leaders*")."""
+        return {t for w in spec.focus if (t := self.analyze.term(w))}
+
     @staticmethod
     def _other_country(text: str, lo: int, cand: spans.Candidate, spec: spans.Spec) -> bool:
         """Whether a person is introduced as someone of another country than the asked one."""
@@ -371,7 +372,7 @@ class Answerer:
         does ("Which Chinese leaders"); a country other than the asked one counts against; an
         organisation or place whose head noun is the asked noun fits best ("... Party of Japan"
         for "Which opposition party")."""
-        focus_terms = {t for w in spec.focus if (t := self.analyze.term(w))}
+        focus_terms = self._focus_terms(spec)
         focus_countries = _countries(spec.focus)
         score = 0
         for word in spans.introduction(text, lo, cand.start):

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from qa.ingest import MONTHS
+from qa.ingest import MONTH_NAMES
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 """Counts the model's word pieces of each text (without the [CLS]/[SEP] tokens)."""
@@ -56,9 +56,7 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # sentence that starts in lower case, was cut where no sentence ends (German and Italian write
 # "28. Oktober"; syntok knows English abbreviations only).
 _ENDS_WITH_ORDINAL = re.compile(r"\b\d{1,2}\.$")
-_STARTS_WITH_MONTH = re.compile(
-    r"^(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b", re.IGNORECASE
-)
+_STARTS_WITH_MONTH = re.compile(r"^(?:" + MONTH_NAMES + r")\b", re.IGNORECASE)
 
 
 def _merge_false_breaks(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

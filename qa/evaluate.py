@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -122,20 +122,12 @@ class Outcome:
     confidence: float
     """The answerer's confidence in its best answer, even when it abstained."""
     best_sentence: str | None
-    best_span: str | None
+    """The sentence the answerer scored best, even when it abstained."""
 
     @property
     def answerable(self) -> bool:
         """Whether the question has gold answers."""
         return bool(self.question.answers)
-
-
-@dataclass
-class Report:
-    """Metrics over a question set and every question's outcome."""
-
-    metrics: dict[str, float]
-    outcomes: list[Outcome] = field(default_factory=list)
 
 
 def label(q: EvalQuestion, result: EvalResult, ranked_sources: list[str], k: int) -> list[EvalLabel]:
@@ -165,11 +157,10 @@ def run(
     k: int,
     retriever: str,
     threshold: float | None = None,
-    progress: Callable[[int, int], None] | None = None,
 ) -> list[Outcome]:
     """Ask every question through ``service.trace`` and collect outcomes."""
     outcomes = []
-    for i, q in enumerate(questions):
+    for q in questions:
         trace = service.trace(q.question, k=k, retriever=retriever, threshold=threshold)  # type: ignore[attr-defined]
         r = trace.result
         result = EvalResult(
@@ -178,18 +169,13 @@ def run(
         sources = trace.ranked_sources(DEPTH)
         result = result.model_copy(update={"labels": label(q, result, sources, k)})
         best = trace.decision.sentences[0] if trace.decision.sentences else None
-        text = trace.data.text(best.article) if best else ""
-        span = best.span if best else None
         outcomes.append(
             Outcome(
                 question=q, result=result, ranked_sources=sources, ranked_texts=trace.ranked_texts(DEPTH),
                 confidence=trace.decision.confidence,
-                best_sentence=text[best.start : best.end] if best else None,
-                best_span=text[span[0] : span[1]] if span else (text[best.start : best.end] if best else None),
+                best_sentence=trace.data.sentence_text(best.number) if best else None,
             )
         )
-        if progress:
-            progress(i + 1, len(questions))
     return outcomes
 
 

@@ -284,7 +284,9 @@ MONTHS = {
     "enero": 1, "febrero": 2, "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "septiembre": 9,
     "octubre": 10, "noviembre": 11, "diciembre": 12,
 }
-_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+"""A regex alternation of every month name and abbreviation in ``MONTHS``, longest first."""
+_MONTH = r"(?P<month>" + MONTH_NAMES + r")\.?"
 _WEEKDAY = (
     r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|"
     r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)"

@@ -116,12 +116,12 @@ class Mentions:
 
     def mentions(self, name: str) -> bool:
         """Whether the text mentions ``name`` (loosely: prefixes, initials, country aliases)."""
-        parts = [w.replace(".", "") for w in _words(name)]
+        whole = _key(name)
+        parts = whole.split()
         if not parts:
             return True
         if re.fullmatch(r"[A-Z]{2,6}", name.strip()) and name.strip().lower() in self.initials:
             return True
-        whole = " ".join(parts)
         if whole in _ALIASES:
             return any(self._alias(a) for a in _ALIASES[whole])
         return all(
@@ -129,11 +129,6 @@ class Mentions:
             for w in parts
             if len(w) > 1
         )
-
-
-def mentions(text: str, name: str) -> bool:
-    """Whether ``text`` mentions ``name`` (loosely: prefixes, initials, country aliases)."""
-    return Mentions.of(text).mentions(name)
 
 
 def is_country(name: str) -> bool:

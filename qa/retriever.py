@@ -92,16 +92,14 @@ class PassageRetriever:
         if mode in ("dense", "hybrid"):
             _, ids = self.index.faiss_index.search(query_vector.reshape(1, -1).astype(np.float32), want)
             candidates.update(int(i) for i in ids[0] if i >= 0)
-        lexical_all = self.lexical_scores(terms) if mode in ("lexical", "hybrid") else None
-        if lexical_all is not None:
+        lexical_all = self.lexical_scores(terms)  # every mode reports BM25 scores
+        if mode in ("lexical", "hybrid"):
             top = np.argpartition(-lexical_all, want - 1)[:want] if want < n else np.arange(n)
             candidates.update(int(i) for i in top if lexical_all[i] > 0)
             if mode == "lexical" and not candidates:
                 candidates.update(int(i) for i in top)
         cand = np.array(sorted(candidates), dtype=np.int64)
         dense = np.asarray(self.index.passage_vectors[cand], dtype=np.float32) @ query_vector.astype(np.float32)
-        if lexical_all is None:
-            lexical_all = self.lexical_scores(terms)
         lexical = lexical_all[cand]
         lexical_max = float(lexical_all.max()) if len(lexical_all) else 0.0
         best_sentence = self.best_sentence_similarity(cand, query_vector)

@@ -92,7 +92,7 @@ class Trace:
         for c, p in zip(self.result.citations, self.cited, strict=True):
             i = position[p]
             s = best.get(p)
-            text = self.data.text(s.article)[s.start : s.end] if s is not None else None
+            text = self.data.sentence_text(s.number) if s is not None else None
             rows.append(Evidence(
                 n=c.n, passage_id=c.passage_id, title=c.title, fused=float(self.retrieval.scores[i]),
                 dense=float(self.retrieval.dense[i]), sentence=float(self.retrieval.best_sentence[i]),

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from qa.ingest import MONTHS
+from qa.ingest import MONTH_NAMES
 
 # --------------------------------------------------------------------------- answer kinds
 
@@ -21,8 +21,6 @@ DATE, NUMBER, PERSON, PLACE, ORG, QUOTE, REASON, YESNO, DESCRIPTION, OTHER = (
 
 _MONTHS = r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|December)\b|" \
           r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b\.?)"
-_ANY_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
-"""Month names and abbreviations in every language ingest knows, for day-first dates ("28. Oktober")."""
 _WEEKDAYS = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 
 # up to three words between "which"/"what" and the noun that names the answer's kind, none of
@@ -82,7 +80,7 @@ Places and organisations are recognised without a gazetteer, too unreliably to d
 _DURATION = re.compile(r"\b(?:years?|months?|weeks?|days?|hours?|decades?|centuries|minutes?)\b", re.I)
 _PERCENT = re.compile(r"%|\bper ?cent\b", re.I)
 _YEAR_IN = re.compile(r"\b(?:1[5-9]|20)\d\d\b|\b\d0s\b")
-_MONTH_IN = re.compile(_MONTHS + r"|(?i:" + r"\b(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b)")
+_MONTH_IN = re.compile(_MONTHS + r"|(?i:" + r"\b(?:" + MONTH_NAMES + r")\b)")
 _HOW_MUCH = re.compile(r"\bhow (?:many|much)\s+((?:\S+\s*){1,6})", re.I)
 _VERBISH = re.compile(r"^(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|may|might|"
                       r"more|less|longer|\w+ed)$", re.I)
@@ -135,10 +133,10 @@ class Spec:
 
     kind: str
     need: str | None = None
-    focus: tuple[str, ...] = ()
-    """For names: the words of the question's phrase naming what is asked for ("Chinese leaders")."""
     """"duration", "percent", "year", "month", "calendar", "count:<word>" for "how many <word>", or
     "role:<n>" for a person asked for by role ("Japan's ambassador": role group n)."""
+    focus: tuple[str, ...] = ()
+    """For names: the words of the question's phrase naming what is asked for ("Chinese leaders")."""
 
     def modifiers(self) -> list[str]:
         """Words of the asking phrase that narrow a role: not the role, not a country, not "name"."""
@@ -258,13 +256,12 @@ _DATE_SPAN = re.compile(
     r"(?:(?:early|mid|late|the end of|the start of|the beginning of|the middle of|later in|earlier in)[\s-]+)?"
     r"(?:" + _WEEKDAYS + r",?\s+)?"
     r"(?:(?:[Ll]ast|[Nn]ext|[Tt]his)\s+(?:week|month|year|spring|summer|autumn|fall|winter|" + _MONTHS + r")"
-    r"|\d{1,2}\.?\s+(?i:" + _ANY_MONTH + r")\b\.?(?:,?\s+\d{4})?"
+    r"|\d{1,2}\.?\s+(?i:" + MONTH_NAMES + r")\b\.?(?:,?\s+\d{4})?"  # day first, any language: "28. Oktober"
     r"|" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,\s+\d{4})?"
     r"|" + _MONTHS + r"(?:\s+\d{4})?"
     r"|(?:the\s+)?(?:early|mid|late)?[\s-]?(?:19|20)\d0s"
     r"|(?:19|20)\d\d(?:\s+(?:to|and|-|–)\s+(?:19|20)\d\d)?"
-    r"|" + _WEEKDAYS + r"|(?:[Ll]ast|[Nn]ext|[Tt]his)\s+(?:week|month|year|spring|summer|autumn|fall|winter|" + _MONTHS + r")"
-    r"|(?:in\s+)?(?:the\s+)?(?:spring|summer|autumn|fall|winter)(?:\s+(?:of\s+)?(?:19|20)\d\d)?"
+    r"|" + _WEEKDAYS + r"|(?:in\s+)?(?:the\s+)?(?:spring|summer|autumn|fall|winter)(?:\s+(?:of\s+)?(?:19|20)\d\d)?"
     r")",
 )
 
@@ -289,11 +286,6 @@ _NUMBER_SPAN = re.compile(
     re.I,
 )
 
-_TITLES = (
-    r"(?:Prime Minister|Foreign Minister|Defense Minister|Defence Minister|Finance Minister|Minister|"
-    r"President|Vice President|Premier|Chairman|Chairwoman|Chair|Secretary|Spokesperson|Spokesman|"
-    r"Ambassador|Professor|Prof\.|Dr\.|Mr\.|Mrs\.|Ms\.|Sheikh|King|Queen|Emperor|Governor|Senator|Gen\.|General)"
-)
 _CAP = r"[A-Z][\w’'.-]*[\w]"
 _NAME_SPAN = re.compile(r"\b" + _CAP + r"(?:\s+(?:(?:bin|al|de|van|von|der|da|di|of the|of|on|for|and)\s+)?" + _CAP + r")*")
 _DATE_WORD = re.compile(r"^(?:" + _MONTHS + r"|" + _WEEKDAYS + r")$")

@@ -129,7 +129,7 @@ def test_failure_labels(answers: list[str], result: EvalResult, ranked: list[str
 def test_questions_without_results_count_as_misses() -> None:
     q = EvalQuestion(id="x", question="q", answers=["March"], sources=["a.txt"])
     outcome = evaluate.Outcome(q, _result(None), ranked_sources=[], ranked_texts=[], confidence=0.0,
-                               best_sentence=None, best_span=None)
+                               best_sentence=None)
     m = evaluate.metrics([outcome], 5)
     assert m["answerable"] == 1 and m["article_recall@1"] == 0 and m["mrr@10"] == 0 and m["sentence_contains_gold"] == 0
 
