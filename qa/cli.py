@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     reading = argparse.ArgumentParser(add_help=False)
     reading.add_argument("--no-rebuild", dest="rebuild", action="store_false", default=None,
                          help="fail instead of building or refreshing a missing, stale or damaged index")
+    ranking = argparse.ArgumentParser(add_help=False)
+    ranking.add_argument("-k", type=_positive_int, metavar="N", help="how many passages to retrieve (default 5)")
+    ranking.add_argument("--retriever", choices=["dense", "lexical", "hybrid"], help="how to rank passages (default hybrid)")
 
     parser = _Parser(
         prog="qa",
@@ -59,12 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    ask = sub.add_parser("ask", parents=[common, reading], help="answer one question and exit",
+    ask = sub.add_parser("ask", parents=[common, reading, ranking], help="answer one question and exit",
                          description="Answer a question with a passage quoted from the articles, and cite it.")
     ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument("-k", type=_positive_int, metavar="N", help="how many passages to retrieve and cite (default 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    ask.add_argument("--retriever", choices=["dense", "lexical", "hybrid"], help="how to rank passages (default hybrid)")
 
     index = sub.add_parser("index", parents=[common], help="build or refresh the index",
                            description="Index the corpus: only added or changed articles are embedded again.")
@@ -90,12 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run only these parts (repeatable)")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
 
-    ev = sub.add_parser("eval", parents=[common, reading], help="measure retrieval and answers on a question set",
+    ev = sub.add_parser("eval", parents=[common, reading, ranking], help="measure retrieval and answers on a question set",
                         description="Run a question set and report retrieval and answer metrics, with a "
                         "per-question table of failures.")
     ev.add_argument("--questions", metavar="FILE", help="JSON Lines question file (default tests/questions.jsonl)")
-    ev.add_argument("-k", type=_positive_int, metavar="N", help="passages retrieved per question (default 5)")
-    ev.add_argument("--retriever", choices=["dense", "lexical", "hybrid"], help="how to rank passages (default hybrid)")
     ev.add_argument("--json", action="store_true", help="print metrics and per-question results as JSON")
     ev.add_argument("--compare", action="store_true", help="run dense, lexical and hybrid side by side")
     ev.add_argument("--calibrate", action="store_true",
@@ -155,7 +154,10 @@ class _ProgressPrinter:
             self._stage = stage
         self._bar.update(self._task, completed=done, total=max(total, 1))
 
-    def close(self) -> None:
+    def __enter__(self) -> _ProgressPrinter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
@@ -194,7 +196,8 @@ def _elide(text: str, start: int, end: int, width: int = 320) -> tuple[str, int,
     if lo > 0:
         lo = text.find(" ", lo) + 1 or lo
     if hi < len(text):
-        hi = text.rfind(" ", 0, hi) if text.rfind(" ", 0, hi) > end else hi
+        space = text.rfind(" ", 0, hi)
+        hi = space if space > end else hi
     return text[lo:hi], start - lo, end - lo, lo > 0, hi < len(text)
 
 
@@ -221,7 +224,7 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
         lines.append(f'  "{"…" if cut_left else ""}{shown}{"…" if cut_right else ""}" [1]')
         lines.append(_style(f"  confidence {answer.confidence:.2f}", "2", colour))
     for c in result.citations:
-        meta = ", ".join(x for x in (c.outlet, c.date) if x)
+        meta = c.byline
         where = f"{_display_path(settings, c.source)}:{c.start}-{c.end}"
         parts = [printable(c.title)] + ([printable(meta)] if meta else []) + [printable(where)]
         lines.append(f"[{c.n}] " + " — ".join(parts) + _style(f"  (score {c.score:.2f})", "2", colour))
@@ -236,11 +239,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     clean_question(args.question)  # reject an empty question before loading anything
     service = _service(args, retriever=args.retriever)
-    progress = _ProgressPrinter()
-    try:
+    with _ProgressPrinter() as progress:
         result = service.ask(args.question, k=args.k, progress=progress)
-    finally:
-        progress.close()
     if args.json:
         print(safe_json(result.model_dump(mode="json"), indent=None))
     else:
@@ -261,11 +261,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     from qa.safe_text import safe_json
 
     service = _service(args)
-    progress = _ProgressPrinter()
-    try:
+    with _ProgressPrinter() as progress:
         report = service.index(rebuild=args.rebuild, progress=progress, on_wait=_waiting)
-    finally:
-        progress.close()
     if args.json:
         print(safe_json(_report_dict(report)))
         return 0
@@ -287,11 +284,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from qa.safe_text import printable, safe_json
 
     service = _service(args)
-    progress = _ProgressPrinter()
-    try:
+    with _ProgressPrinter() as progress:
         items = service.sources(progress=progress)
-    finally:
-        progress.close()
     if args.json:
         print(safe_json([asdict(s) for s in items], indent=1))
         return 0
@@ -334,11 +328,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError("choose one of --compare and --calibrate")
     service = _service(args)
     path = Path(args.questions) if args.questions else PROJECT_ROOT / "tests" / "questions.jsonl"
-    progress = _ProgressPrinter()
-    try:
+    with _ProgressPrinter() as progress:
         articles = service.ensure_index(progress=progress).manifest.articles
-    finally:
-        progress.close()
     questions = evaluate.load_questions(path, {a.article.source for a in articles})
     passages = {a.article.source: a.passages for a in articles}
 

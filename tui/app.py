@@ -258,9 +258,19 @@ class QAApp(App[None]):
         box = self.query_one(QuestionInput)
         box.disabled = True
         box.placeholder = "Searching the articles…"
-        last = self.views[-1].turn if self.views else None
-        previous = PreviousTurn(last.result.resolved_question or last.question, last.result) if last else None
-        self.answer(question, previous)
+        self.answer(question, self._previous(len(self.views)))
+
+    def _previous(self, index: int) -> PreviousTurn | None:
+        """What a follow-up asked as turn ``index`` can refer to: the turn before it."""
+        if index == 0:
+            return None
+        prior = self.views[index - 1].turn
+        return PreviousTurn(prior.result.resolved_question or prior.question, prior.result)
+
+    @property
+    def _current(self) -> int:
+        """The selected turn, else the last one (there must be one)."""
+        return self.selected if self.selected is not None else len(self.views) - 1
 
     def _add_turn(self, view: TurnView) -> None:
         index = len(self.views)
@@ -305,7 +315,7 @@ class QAApp(App[None]):
     def action_open_citation(self, n: int) -> None:
         """Open citation ``n`` of the selected answer."""
         if self.views:
-            self._open_citation(self.selected if self.selected is not None else len(self.views) - 1, n)
+            self._open_citation(self._current, n)
 
     def _open_citation(self, turn: int, n: int) -> None:
         result: AskResult = self.views[turn].turn.result
@@ -351,15 +361,11 @@ class QAApp(App[None]):
         if not self.views:
             self.notify("Ask a question first.", markup=False)
             return
-        index = self.selected if self.selected is not None else len(self.views) - 1
+        index = self._current
         view = self.views[index]
         if view.evidence is None:  # a turn reopened from history: rerun it for its scores
             try:
-                previous = None
-                if index > 0:
-                    prior = self.views[index - 1].turn
-                    previous = PreviousTurn(prior.result.resolved_question or prior.question, prior.result)
-                view.evidence = self.service.trace(view.turn.question, k=self.top_k, previous=previous,
+                view.evidence = self.service.trace(view.turn.question, k=self.top_k, previous=self._previous(index),
                                                    check=False).explain()
             except QAError as exc:
                 self.notify(str(exc), severity="error", markup=False)
@@ -379,12 +385,12 @@ class QAApp(App[None]):
         if not self.views:
             self.notify("No answer to copy yet.", markup=False)
             return
-        result = self.views[self.selected if self.selected is not None else -1].turn.result
+        result = self.views[self._current].turn.result
         if result.answer is None:
             self.notify("That question was not answered by the articles.", markup=False)
             return
         c = result.citations[0]
-        meta = ", ".join(x for x in (c.outlet, c.date) if x)
+        meta = c.byline
         text = (f"{result.answer.text}\n“{result.answer.sentence.text}”\n"
                 f"— {c.title}" + (f", {meta}" if meta else "") + f" ({c.source}:{result.answer.start}-{result.answer.end})")
         self.copy_to_clipboard(text)

@@ -32,7 +32,7 @@ class ArticleScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         c = self.citation
-        meta = ", ".join(x for x in (c.outlet, c.date) if x)
+        meta = c.byline
         head = f"[{c.n}] {c.title}" + (f" — {meta}" if meta else "") + f" — {c.source}:{c.start}-{c.end}"
         yield Static(plain(head), id="article-title")
         with VerticalScroll(id="article-body"):

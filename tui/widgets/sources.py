@@ -34,7 +34,7 @@ class SourcesPanel(Vertical):
         scores = {e.n: e for e in evidence or []}
         options = []
         for c in result.citations:
-            meta = ", ".join(x for x in (c.outlet, c.date) if x)
+            meta = c.byline
             head = f"[{c.n}] {c.title}" + (f" — {meta}" if meta else "")
             e = scores.get(c.n)
             score = f"score {c.score:.2f}" + (f" · dense {e.dense:.2f} · BM25 {e.lexical:.1f}" if e else "")

@@ -34,7 +34,7 @@ class SelectTurn(Message):
 
 def citation_line(c: Citation) -> Content:
     """One citation: number, title, outlet and date, file and offsets."""
-    meta = ", ".join(x for x in (c.outlet, c.date) if x)
+    meta = c.byline
     parts = [c.title] + ([meta] if meta else []) + [f"{c.source}:{c.start}-{c.end}"]
     text = f"[{c.n}] " + " — ".join(parts)
     number = len(f"[{c.n}]")
@@ -187,7 +187,3 @@ class Transcript(VerticalScroll):
 
     def on_mount(self) -> None:
         self.anchor()
-
-    def clear(self) -> None:
-        """Remove everything."""
-        self.remove_children()
