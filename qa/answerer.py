@@ -25,7 +25,7 @@ from qa.index import IndexData, TermAnalyzer
 from qa.models import Answer, Span
 from qa.retriever import PassageRetriever, Retrieval
 
-PASSAGES_READ = 10
+PASSAGES_READ = 12
 """How many of the top passages the answerer reads."""
 
 # Sentence score weights (tuned on tests/questions.jsonl with `qa eval`; see the README).
@@ -45,6 +45,9 @@ C_GAIN = 5.0
 C_COVERAGE = 2.0
 C_KIND_MISSING = -3.5
 C_NAME_MISSING = -1.0
+C_NAME_ABSENT = -4.0
+"""A name the question mentions that none of the passages read mentions ("the next G7 summit"):
+retrieval surfaces a rare name wherever the articles have it, so they do not speak of it."""
 C_BIAS = -1.4
 TOPICAL = (0.20, 0.32)
 """Confidence fades to 0 as the best similarity of any sentence to the question falls from 0.32 to
@@ -192,7 +195,8 @@ class Answerer:
         if names_vector is not None and spec.kind != spans.DESCRIPTION:
             names_similarity = float(np.asarray(self.index.sentence_vectors[best.number], dtype=np.float32) @ names_vector)
         missing = self.missing_names(question, best)
-        confidence = self.confidence(best, names_similarity, spec.hard, len(missing))
+        absent = self.absent_names(question, retrieval)
+        confidence = self.confidence(best, names_similarity, spec.hard, len(missing), len(absent))
         if max(best.coverage, best.context_coverage) < TOPICAL_WORDS:
             # neither the meaning nor the words of any sentence are close to the question
             topical = float(retrieval.best_sentence.max()) if len(retrieval.best_sentence) else 0.0
@@ -210,7 +214,7 @@ class Answerer:
             kind=kind,
         )
         if confidence < threshold:
-            reason = self.doubt(best, spec, names_similarity, missing)
+            reason = self.doubt(best, spec, names_similarity, missing, absent)
             return Decision(None, best.passage, confidence, reason, scored, ranking)
         return Decision(answer, best.passage, confidence, None, scored, ranking)
 
@@ -400,20 +404,40 @@ class Answerer:
         """Names the question mentions that neither the best sentence's passage nor its article's
         title mentions."""
         p = best.passage
-        text = self.index.text(best.article)[int(self.index.passages[p, 1]) : int(self.index.passages[p, 2])]
+        # the passage and the one before it in the same article: "Her remarks ..." names her earlier
+        first = p - 1 if p > 0 and int(self.index.passages[p - 1, 0]) == best.article else p
+        text = self.index.text(best.article)[int(self.index.passages[first, 1]) : int(self.index.passages[p, 2])]
         title = self.index.manifest.articles[best.article].article.title
         present = names.Mentions.of(f"{title}\n{text}")
         return [n for n in names.question_names(question) if not present.mentions(n)]
 
-    def confidence(self, best: SentenceScore, names_similarity: float, hard: bool, missing_names: int = 0) -> float:
+    def absent_names(self, question: str, retrieval: Retrieval) -> list[str]:
+        """Names the question mentions that no passage read (nor its article's title) mentions."""
+        asked = names.question_names(question)
+        if not asked:
+            return []
+        found = None
+        for p in retrieval.order[:PASSAGES_READ]:
+            p = int(p)
+            article = int(self.index.passages[p, 0])
+            first, last = int(self.index.passages[p, 3]), int(self.index.passages[p, 4])
+            for n in range(first, last):
+                m = self.mentions_near(n, n, n + 1)  # the sentence and its article's title, cached
+                found = m if found is None else found | m
+        return [n for n in asked if found is None or not found.mentions(n)]
+
+    def confidence(
+        self, best: SentenceScore, names_similarity: float, hard: bool, missing_names: int = 0, absent_names: int = 0
+    ) -> float:
         """How sure the answerer is that the best sentence answers, between 0 and 1.
 
-        A logistic model of five pieces of evidence, fitted on tests/questions.jsonl and rounded:
+        A logistic model of six pieces of evidence, fitted on tests/questions.jsonl and rounded:
         the sentence's similarity to the question; how much of that similarity is *not* explained
         by the names the question mentions (a sentence about Shinzo Abe is similar to "When did
         Shinzo Abe die?" without saying anything about his death); the share of the question's
         weighted terms found in the sentence and its neighbours; whether an answer of the asked
-        kind is missing; and whether a name the question mentions is missing from the passage.
+        kind is missing; whether a name the question mentions is missing from the passage (and
+        the one before it); and whether no passage read mentions it at all.
         """
         gain = best.similarity - names_similarity
         z = (
@@ -422,12 +446,17 @@ class Answerer:
             + C_COVERAGE * max(best.coverage, best.context_coverage)
             + (C_KIND_MISSING if best.kind_found is False and hard else 0.0)
             + C_NAME_MISSING * min(missing_names, 1)
+            + C_NAME_ABSENT * min(absent_names, 1)
             + C_BIAS
         )
         return 1.0 / (1.0 + math.exp(-z))
 
-    def doubt(self, best: SentenceScore, spec: spans.Spec, names_similarity: float, missing: list[str]) -> str:
+    def doubt(
+        self, best: SentenceScore, spec: spans.Spec, names_similarity: float, missing: list[str], absent: list[str]
+    ) -> str:
         """Why the best sentence was not good enough, in a few words."""
+        if absent:
+            return f"no passage found mentions {absent[0]}"
         if best.kind_found is False and spec.hard:
             return f"the closest sentence gives no {spec.kind}"
         if missing:

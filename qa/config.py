@@ -45,7 +45,7 @@ class Settings(BaseModel):
     """How many passages to retrieve and cite."""
     retriever: Retriever = "hybrid"
     """Which retriever ranks passages: dense (embeddings), lexical (BM25) or hybrid (both fused)."""
-    abstain_threshold: float = Field(default=0.54, ge=0.0, le=1.0)
+    abstain_threshold: float = Field(default=0.59, ge=0.0, le=1.0)
     """Answers whose confidence is below this are withheld ("not found in the articles"). The default is
     the value `qa eval --calibrate` chose on tests/questions.jsonl."""
     passage_tokens: int = Field(default=160, ge=32, le=250)

@@ -99,6 +99,8 @@ class Mentions:
     def of(cls, text: str) -> Mentions:
         """The mention data of ``text``."""
         words = _words(text)
+        # the parts of hyphenated words too: "US-Navy-Basis" mentions the US Navy
+        words += [part for w in words if "-" in w for part in w.split("-") if part]
         present = frozenset(words) | frozenset(w.replace(".", "") for w in words)
         return cls(
             words=present,

@@ -99,3 +99,32 @@ def test_property_any_question_is_answered_or_refused_and_offsets_round_trip(ser
         assert not question.strip() or not "".join(c for c in question if c.isprintable()).strip()
         return
     assert_verbatim(result)
+
+
+def test_a_name_no_passage_mentions_makes_it_abstain(service: QAService) -> None:
+    # the question is close to the articles' topic, but they never speak of Olaf Scholz
+    result = service.ask("What did Olaf Scholz tell Takaichi about Taiwan?")
+    assert result.abstained and result.reason is not None
+    assert "no passage found mentions Olaf Scholz" in result.reason
+    assert_verbatim(result)
+
+
+def test_a_name_given_earlier_in_the_article_counts_for_the_passage(service: QAService) -> None:
+    # the passage quoting Wang Wenbin says "the comments" and "Her Taiwan remarks": Takaichi is
+    # named in the passage before it, so she is not missing from it
+    trace = service.trace("Which spokesperson called Takaichi's comments irresponsible?")
+    best = trace.decision.sentences[0]
+    assert "Wang Wenbin" in trace.data.sentence_text(best.number)
+    passage = trace.data.passage(best.passage).text
+    assert "Takaichi" not in passage
+    answerer = service._answerer
+    assert answerer.missing_names("Which spokesperson called Takaichi's comments irresponsible?", best) == []
+    assert answerer.missing_names("Which spokesperson called Olaf Scholz's comments irresponsible?", best) == ["Olaf Scholz's"]
+
+
+def test_hyphenated_words_mention_their_parts() -> None:
+    from qa.names import Mentions
+
+    mentions = Mentions.of("Später besuchten sie die US-Navy-Basis in Yokosuka.")
+    assert mentions.mentions("US Navy") and mentions.mentions("Yokosuka")
+    assert not mentions.mentions("Royal Navy")
