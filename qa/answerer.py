@@ -103,6 +103,7 @@ class Decision:
 
 
 _WORD = re.compile(r"\w+")
+_REFERS_BACK = re.compile(r"\s*[“\"‘']?(?:The|This|These|That|Those|It|Its|They|Their|He|She|His|Her|Such|Both)\b")
 
 
 class _Bounded(dict):
@@ -131,6 +132,7 @@ class Answerer:
         self._candidates: dict[tuple[int, int, int, str], list[spans.Candidate]] = _Bounded()
         self._word_terms: dict[tuple[int, int], list[tuple[int, str]]] = _Bounded()
         self._near: dict[tuple[int, int, int], names.Mentions] = _Bounded()
+        self._opens_back: dict[int, bool] = _Bounded()
 
     # ------------------------------------------------------------------ term weights
 
@@ -166,6 +168,14 @@ class Answerer:
         if title is None:
             title = self._title_mentions[article] = names.Mentions.of(self.index.manifest.articles[article].article.title)
         return title if found is None else found | title
+
+    def _refers_back(self, number: int) -> bool:
+        """Whether sentence ``number`` opens with a word that refers to what came before ("The",
+        "This", "They", "Her", ...)."""
+        cached = self._opens_back.get(number)
+        if cached is None:
+            cached = self._opens_back[number] = bool(_REFERS_BACK.match(self.index.sentence_text(number)))
+        return cached
 
     def sentence_terms(self, number: int) -> frozenset[str]:
         """The terms of sentence ``number`` (analysed once per index)."""
@@ -263,6 +273,9 @@ class Answerer:
                 ctx_sim = float(window @ q / (np.linalg.norm(window) or 1.0))
                 own = self.sentence_terms(number)
                 context = own.union(*(self.sentence_terms(n) for n in (number - 1, number + 1) if lo <= n < hi))
+                # "The measure recognizes Japan as ..." after "senators introduced a resolution ...":
+                # a sentence that opens by referring back covers what the sentence before it names
+                covered = own | self.sentence_terms(number - 1) if number - 1 >= lo and self._refers_back(number) else own
                 found = self.spans(text, start, end, spec, question, q_terms, article)
                 near = self.mentions_near(number, lo, hi) if asked else None
                 names_missing = near is not None and any(not near.mentions(n) for n in asked)
@@ -270,7 +283,7 @@ class Answerer:
                     number=number, article=article, passage=p, start=start, end=end, passage_rank=rank,
                     similarity=float(sims[i]), context_similarity=ctx_sim,
                     passage_score=float(retrieval.scores[rank]) / top, lexical=lexical,
-                    coverage=self.coverage(weights, own),
+                    coverage=self.coverage(weights, covered),
                     context_coverage=self.coverage(weights, context),
                     kind_found=bool(found) if spec.kind not in (spans.OTHER, spans.YESNO) else None,
                     names_missing=names_missing,

@@ -128,3 +128,21 @@ def test_hyphenated_words_mention_their_parts() -> None:
     mentions = Mentions.of("Später besuchten sie die US-Navy-Basis in Yokosuka.")
     assert mentions.mentions("US Navy") and mentions.mentions("Yokosuka")
     assert not mentions.mentions("Royal Navy")
+
+
+def test_a_sentence_referring_back_covers_what_the_sentence_before_it_names(service: QAService) -> None:
+    # "Japan's Defense Minister Shinjiro Koizumi ... meeting U.S. Defense Secretary Pete Hegseth."
+    # "The two demonstrated alliance strength through a joint workout ...": the second sentence
+    # is about Koizumi and Hegseth, though it does not name them
+    question = "What did Koizumi and Hegseth do to demonstrate the strength of the alliance?"
+    trace = service.trace(question)
+    answerer = service._answerer
+    weights = {t: answerer.idf(t) for t in trace.retrieval.terms}
+    back = next(s for s in trace.decision.sentences if trace.data.sentence_text(s.number).startswith("The two "))
+    own = answerer.coverage(weights, answerer.sentence_terms(back.number))
+    before = answerer.sentence_terms(back.number - 1)
+    assert "Hegseth" in trace.data.sentence_text(back.number - 1)
+    assert back.coverage == answerer.coverage(weights, answerer.sentence_terms(back.number) | before) > own
+    result = trace.result
+    assert result.answer is not None and "joint workout" in result.answer.sentence.text
+    assert_verbatim(result)
