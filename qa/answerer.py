@@ -431,8 +431,6 @@ class Answerer:
             return []
         found = None
         for p in retrieval.order[:PASSAGES_READ]:
-            p = int(p)
-            article = int(self.index.passages[p, 0])
             first, last = int(self.index.passages[p, 3]), int(self.index.passages[p, 4])
             for n in range(first, last):
                 m = self.mentions_near(n, n, n + 1)  # the sentence and its article's title, cached
