@@ -467,11 +467,11 @@ class Answerer:
     ) -> str:
         """Why the best sentence was not good enough, in a few words."""
         if absent:
-            return f"no passage found mentions {absent[0]}"
+            return f"no passage found mentions {_bare(absent[0])}"
         if best.kind_found is False and spec.hard:
             return f"the closest sentence gives no {spec.kind}"
         if missing:
-            return f"the closest passage does not mention {missing[0]}"
+            return f"the closest passage does not mention {_bare(missing[0])}"
         if best.similarity < TOPICAL[1] and max(best.coverage, best.context_coverage) < 0.3:
             return "nothing in the articles is close to the question"
         if best.similarity - names_similarity < 0.1:
@@ -485,6 +485,11 @@ def _countries(words: tuple[str, ...]) -> list[str]:
     found = [p for p in pairs if names.is_country(p)]
     covered = {w for p in found for w in p.split()}
     return found + [w for w in words if w not in covered and names.is_country(w)]
+
+
+def _bare(name: str) -> str:
+    """A name without its possessive ending ("Takaichi's" -> "Takaichi")."""
+    return re.sub(r"[’']s$", "", name)
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:
