@@ -43,7 +43,8 @@ W_NAMES_MISSING = 0.3
 C_SIMILARITY = 3.0
 C_GAIN = 5.0
 C_COVERAGE = 2.0
-C_KIND_MISSING = -3.5
+C_KIND_MISSING = -6.0
+"""Decisive: no answerable question of the set was answered by a sentence without the asked kind."""
 C_NAME_MISSING = -1.0
 C_NAME_ABSENT = -4.0
 """A name the question mentions that none of the passages read mentions ("the next G7 summit"):
@@ -75,6 +76,8 @@ class SentenceScore:
     context_coverage: float
     kind_found: bool | None
     """Whether it holds a span of the asked kind; None when the question asks for no particular kind."""
+    nameless: bool = False
+    """Whether a question asking for a place or an organisation meets a sentence naming nothing at all."""
     names_missing: bool = False
     """Whether a name the question mentions is absent from the sentence, its neighbours and the title."""
     introduced: int = 0
@@ -176,6 +179,11 @@ class Answerer:
         if cached is None:
             cached = self._opens_back[number] = bool(_REFERS_BACK.match(self.index.sentence_text(number)))
         return cached
+
+    @staticmethod
+    def _nameless(text: str, start: int, end: int) -> bool:
+        """Whether ``text[start:end]`` names nothing: no capitalised word but its first."""
+        return not any(s > start or e - s > len(text[s:e].split()[0]) for s, e in spans.names_in(text, start, end))
 
     def sentence_terms(self, number: int) -> frozenset[str]:
         """The terms of sentence ``number`` (analysed once per index)."""
@@ -286,6 +294,7 @@ class Answerer:
                     coverage=self.coverage(weights, covered),
                     context_coverage=self.coverage(weights, context),
                     kind_found=bool(found) if spec.kind not in (spans.OTHER, spans.YESNO) else None,
+                    nameless=spec.kind in (spans.PLACE, spans.ORG) and not found and self._nameless(text, start, end),
                     names_missing=names_missing,
                     span=(found[0].start, found[0].end, found[0].kind) if found else None,
                     introduced=max(0, min(3, self.fit(text, start, found[0], spec, q_terms)))
@@ -455,7 +464,7 @@ class Answerer:
             C_SIMILARITY * best.similarity
             + C_GAIN * gain
             + C_COVERAGE * max(best.coverage, best.context_coverage)
-            + (C_KIND_MISSING if best.kind_found is False and hard else 0.0)
+            + (C_KIND_MISSING if (best.kind_found is False and hard) or best.nameless else 0.0)
             + C_NAME_MISSING * min(missing_names, 1)
             + C_NAME_ABSENT * min(absent_names, 1)
             + C_BIAS
@@ -468,7 +477,7 @@ class Answerer:
         """Why the best sentence was not good enough, in a few words."""
         if absent:
             return f"no passage found mentions {_bare(absent[0])}"
-        if best.kind_found is False and spec.hard:
+        if (best.kind_found is False and spec.hard) or best.nameless:
             return f"the closest sentence gives no {spec.kind}"
         if missing:
             return f"the closest passage does not mention {_bare(missing[0])}"

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 _NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+|on\s+|for\s+|the\s+)?[A-Z][\w’'.-]*)*")
 _OPENERS = frozenset(
     "When Who Whom Whose What Which Where Why How In On By At For From Since Until Is Are Was Were Do Does Did "
-    "Has Have Had Will Would Can Could Should Roughly About Ahead According After Before During".split()
+    "Has Have Had Will Would Can Could Should Roughly About Ahead According After Before During Besides Beside "
+    "Apart Aside Other Beyond Except Excluding Including Like Unlike Along Alongside Together Among Between "
+    "Against Despite Following Through Over Under With Without Within Into Given Compared Then Now Also So "
+    "And But Or Apart".split()
 )
 
 # country: other ways news refers to it (capital, demonym, short forms); general knowledge

@@ -35,7 +35,10 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
                         r"proportion|fraction|number|amount|figure|sum|total|size|rate|rank|ranking|ordinal)\b|"
                         r"\bby how much\b|\bwhat (?:is|was|were|are) (?:the |its |her |his |their )?(?:[\w’'-]+ ){0,2}(?:value|size|"
                         r"figure|amount|number|rate|rating|level|total|share|percentage|budget|cost|price|growth|"
-                        r"population|count|score)\b", re.I)),
+                        r"population|count|score|revenue|revenues|profit|profits|sales|income|spending|turnover|debt|"
+                        r"deficit|surplus|salary|wage|toll)\b|"
+                        r"\bwhat (?:[\w’'-]+ ){1,2}(?:rate|percentage|amount|sum|total|revenue|profit|sales|income|cost|"
+                        r"price|budget|population|spending|turnover|deficit|surplus|toll)\b", re.I)),
     (QUOTE, re.compile(r"\bwhat (?:did|does|has|had|do)\b.{0,80}\b(?:call|term|describe|label|dub|brand|say|said|"
                        r"stress|warn|urge)\w*\b.{0,40}(?:as|\?)?", re.I)),
     (PERSON, re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:which|what) {adj}(?:person|people|official|"
@@ -86,6 +89,9 @@ _VERBISH = re.compile(r"^(?:do|does|did|is|are|was|were|has|have|had|will|would|
                       r"more|less|longer|\w+ed)$", re.I)
 
 
+_PLURALS = frozenset("people men women children police staff personnel cattle feet teeth mice geese".split())
+
+
 def _counted_noun(question: str) -> str | None:
     """What "how many"/"how much" counts: the first plural noun after it ("how many U.S. troops
     are ..." -> troops), else the word before its verb ("how much seafood did ..." -> seafood)."""
@@ -98,14 +104,17 @@ def _counted_noun(question: str) -> str | None:
     for w in words:
         if _VERBISH.match(w):
             break
-        if len(w) > 3 and w.lower().endswith("s") and "." not in w and not w.lower().endswith("ss"):
+        if w.lower() in _PLURALS or (
+            len(w) > 3 and w.lower().endswith("s") and "." not in w and not w.lower().endswith("ss")
+        ):
             return w.lower()
     before = []
     for w in words:
         if _VERBISH.match(w):
             break
         before.append(w)
-    return before[-1].lower() if before else None
+    # "how much seafood did ..." -> seafood; without a verb within reach the noun is not known
+    return before[-1].lower() if before and len(before) < len(words) else None
 
 
 # Roles a "who"/"which <role>" question can ask for, each with the words that name it in text.
@@ -219,7 +228,7 @@ def analyze(question: str) -> Spec:
     if kind == NUMBER:
         if re.search(r"\bhow long\b(?! ago)", q):
             need = "duration"
-        elif re.search(r"\b(?:percentage|percent|proportion|share)\b", q):
+        elif re.search(r"\b(?:percentage|percent|proportion|share|rate)\b", q):
             need = "percent"
         else:
             noun = _counted_noun(question)
@@ -357,7 +366,7 @@ def introduction(text: str, lo: int, start: int) -> list[str]:
     return list(reversed(intro))
 
 
-def _names(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
+def names_in(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
     """Runs of capitalised words in ``text[lo:hi]``, split at possessives, without leading
     function words ("The", "In", month names...)."""
     pieces = []
@@ -400,7 +409,7 @@ def candidates(text: str, lo: int, hi: int, kind: str) -> list[Candidate]:
     elif kind in (PERSON, PLACE, ORG):
         if _is_heading(text[lo:hi]):
             return found
-        for s, e in _names(text, lo, hi):
+        for s, e in names_in(text, lo, hi):
             span = text[s:e]
             if kind == PERSON:
                 # "Akio Takahara of the University of Tokyo": the person is before the affiliation

@@ -146,3 +146,44 @@ def test_a_sentence_referring_back_covers_what_the_sentence_before_it_names(serv
     result = trace.result
     assert result.answer is not None and "joint workout" in result.answer.sentence.text
     assert_verbatim(result)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "need"),
+    [
+        ("What was Toyota's revenue in China in 2025?", "number", None),
+        ("What tariff rate has the US put on Japanese cars?", "number", "percent"),
+        ("How many young people took part in the exchanges?", "number", "count:people"),
+        ("How much seafood did Japan export to China before the ban?", "number", "count:seafood"),
+        ("How much will the centre cost?", "number", None),
+        ("At what level have contacts between the two governments stayed?", "other", None),
+    ],
+)
+def test_what_a_question_asks_for(question: str, kind: str, need: str | None) -> None:
+    from qa import spans
+
+    spec = spans.analyze(question)
+    assert (spec.kind, spec.need) == (kind, need)
+
+
+def test_words_opening_a_question_are_not_names() -> None:
+    from qa.names import question_names
+
+    assert question_names("Besides Wang Yi, which Chinese leader did Iwaya meet in Beijing?") == [
+        "Wang Yi", "Chinese", "Iwaya", "Beijing",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        # the closest sentence is about the anniversary but names no place at all
+        ("In which city will the 50th anniversary of normalised ties be celebrated?", "gives no place"),
+        # the closest sentence is about the vaccine centre but gives no figure, however similar it is
+        ("How much money will the proposed joint vaccine research centre need?", "gives no number"),
+    ],
+)
+def test_a_sentence_without_the_asked_kind_does_not_answer(service: QAService, question: str, reason: str) -> None:
+    result = service.ask(question)
+    assert result.abstained and result.reason is not None and reason in result.reason
+    assert_verbatim(result)
