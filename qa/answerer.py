@@ -258,6 +258,16 @@ class Answerer:
         index = self.index
         q = retrieval.query_vector.astype(np.float32)
         q_terms = set(weights)
+        # "Indien" in a German sentence stands for the question's "India"
+        foreign: dict[str, set[str]] = {}
+        for word, others in names.foreign_names(question).items():
+            own_terms = set(self.analyze(word)) & q_terms
+            for t in self.analyze(" ".join(others)):
+                foreign.setdefault(t, set()).update(own_terms)
+
+        def read(terms: frozenset[str]) -> frozenset[str]:
+            return terms.union(*(foreign[t] for t in terms if t in foreign)) if foreign else terms
+
         asked = names.question_names(question)
         top = float(retrieval.scores[0]) or 1.0
         seen: dict[int, SentenceScore] = {}
@@ -279,11 +289,11 @@ class Answerer:
                 i = number - lo
                 window = vectors[max(0, i - 1) : i + 2].sum(axis=0)
                 ctx_sim = float(window @ q / (np.linalg.norm(window) or 1.0))
-                own = self.sentence_terms(number)
-                context = own.union(*(self.sentence_terms(n) for n in (number - 1, number + 1) if lo <= n < hi))
+                own = read(self.sentence_terms(number))
+                context = own.union(*(read(self.sentence_terms(n)) for n in (number - 1, number + 1) if lo <= n < hi))
                 # "The measure recognizes Japan as ..." after "senators introduced a resolution ...":
                 # a sentence that opens by referring back covers what the sentence before it names
-                covered = own | self.sentence_terms(number - 1) if number - 1 >= lo and self._refers_back(number) else own
+                covered = own | read(self.sentence_terms(number - 1)) if number - 1 >= lo and self._refers_back(number) else own
                 found = self.spans(text, start, end, spec, question, q_terms, article)
                 near = self.mentions_near(number, lo, hi) if asked else None
                 names_missing = near is not None and any(not near.mentions(n) for n in asked)

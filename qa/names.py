@@ -49,9 +49,52 @@ _COUNTRIES = {
     "european union": "eu europe european brussels",
     "united nations": "un u.n.",
 }
+# country: its name and adjective in German, French, Spanish and Italian, so that an English
+# question finds a passage in one of those languages that names the same country ("India" ->
+# "Indien"); general knowledge, like the table above. Names of several words are joined by "_".
+_FOREIGN = {
+    "united states": "vereinigte_staaten vereinigten_staaten usa amerikanisch états-unis américain "
+                     "estados_unidos estadounidense stati_uniti americano",
+    "united kingdom": "vereinigtes_königreich großbritannien britisch royaume-uni britannique reino_unido "
+                      "británico regno_unito britannico",
+    "china": "chinesisch chine chinois chino cina cinese",
+    "japan": "japanisch japon japonais japón japonés giappone giapponese",
+    "south korea": "südkorea südkoreanisch corée_du_sud corea_del_sur corea_del_sud",
+    "north korea": "nordkorea nordkoreanisch corée_du_nord corea_del_norte corea_del_nord",
+    "taiwan": "taiwanisch taïwanais taiwanés taiwanese",
+    "russia": "russland russisch russie russe rusia ruso russo",
+    "india": "indien indisch inde indio indiano",
+    "germany": "deutschland deutsch allemagne allemand alemania alemán germania tedesco",
+    "france": "frankreich französisch français francia francés francese",
+    "italy": "italien italienisch italie italia italiano",
+    "australia": "australien australisch australie australiano",
+    "canada": "kanada kanadisch canadien canadá canadiense canadese",
+    "brazil": "brasilien brasilianisch brésil brésilien brasil brasileño brasile brasiliano",
+    "mexico": "mexiko mexikanisch mexique mexicain méxico mexicano messico messicano",
+    "philippines": "philippinen philippinisch philippin filipinas filippine filippino",
+    "vietnam": "vietnamesisch vietnamien vietnamita",
+    "indonesia": "indonesien indonesisch indonésie indonésien indonesio indonesiano",
+    "pakistan": "pakistanisch pakistanais pakistán pakistaní pakistano",
+    "iran": "iranisch iranien irán iraní iraniano",
+    "israel": "israelisch israël israélien israelí israele israeliano",
+    "ukraine": "ukrainisch ukrainien ucrania ucraniano ucraina ucraino",
+    "european union": "europäische_union union_européenne unión_europea unione_europea",
+    "united nations": "vereinte_nationen nations_unies naciones_unidas nazioni_unite",
+}
+
+
+def _inflected(word: str) -> list[str]:
+    """A German country adjective with its endings ("indisch" -> "indische", "indischen", ...)."""
+    if word.endswith("isch") or word == "deutsch":
+        return [word] + [word + end for end in ("e", "en", "er", "es", "em")]
+    return [word]
+
+
+_FOREIGN_NAMES = {c: [f.replace("_", " ") for w in ws.split() for f in _inflected(w)] for c, ws in _FOREIGN.items()}
+
 _ALIASES: dict[str, set[str]] = {}
 for country, others in _COUNTRIES.items():
-    group = {country, *(w.replace(".", "") for w in others.split())}
+    group = {country, *(w.replace(".", "") for w in others.split()), *_FOREIGN_NAMES.get(country, ())}
     for word in group:
         _ALIASES.setdefault(word, set()).update(group)
 
@@ -134,6 +177,21 @@ class Mentions:
             for w in parts
             if len(w) > 1
         )
+
+
+def foreign_names(question: str) -> dict[str, list[str]]:
+    """The other-language names of the countries a question names, by the question's own word for
+    them ("India's" -> {"india": ["indien", "indische", "inde", ...]}), for reading passages in
+    those languages."""
+    words = [w for w in _words(question) if w]
+    found: dict[str, list[str]] = {}
+    for name in words + [f"{a} {b}" for a, b in zip(words, words[1:])]:
+        for alias in sorted(_ALIASES.get(name.replace(".", ""), ())):
+            if alias in _COUNTRIES:
+                english = {alias, *(w.replace(".", "") for w in _COUNTRIES[alias].split())}
+                listed = found.setdefault(name, [])
+                listed.extend(n for n in _FOREIGN_NAMES.get(alias, ()) if n not in listed and n not in english)
+    return {k: v for k, v in found.items() if v}
 
 
 def is_country(name: str) -> bool:

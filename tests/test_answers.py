@@ -187,3 +187,10 @@ def test_a_sentence_without_the_asked_kind_does_not_answer(service: QAService, q
     result = service.ask(question)
     assert result.abstained and result.reason is not None and reason in result.reason
     assert_verbatim(result)
+
+
+def test_a_german_sentence_naming_the_asked_countries_answers_an_english_question(service: QAService) -> None:
+    result = service.ask("What attack damaged India's relations with the United States in 2025?")
+    assert result.answer is not None, result.reason
+    assert "Pahalgam" in result.answer.sentence.text
+    assert_verbatim(result)

@@ -144,12 +144,12 @@ def hybrid_metrics(service: QAService, questions: list[EvalQuestion]) -> dict[st
 
 
 # The floors sit at or just below what this version measures (see README, "Answer quality"); a
-# change that lowers quality fails here. Some of the targets (Recall@1 0.95, Recall@5 1.0,
-# sentence 0.90, abstention 0.80) are above them: they are not reached yet.
+# change that lowers quality fails here. Some of the targets (sentence 0.90, abstention
+# 0.80) are above them: they are not reached yet.
 FLOORS = {
-    "article_recall@1": 0.94,
-    "article_recall@5": 0.98,
-    "mrr@10": 0.96,
+    "article_recall@1": 0.95,
+    "article_recall@5": 1.0,
+    "mrr@10": 0.97,
     "passage_recall@5": 0.95,
     "sentence_contains_gold": 0.84,
     "span_contains_gold": 0.84,

@@ -56,3 +56,27 @@ def test_citations_are_distinct_and_ranked(service: QAService) -> None:
     # ... then the rest by retrieval score
     rest = [c.score for c in citations[PASSAGES_READ:]]
     assert rest == sorted(rest, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which terror attack hurt India's ties with the United States?",
+        "How were India's relations with the United States in 2025?",
+    ],
+)
+def test_english_questions_find_the_german_paragraph_naming_the_same_countries(service: QAService, question: str) -> None:
+    # "Im Jahr 2025 stieß Indien auf erhebliche Hürden ... zu den Vereinigten Staaten ..."
+    result = service.ask(question, k=5)
+    assert any("Indien" in c.text for c in result.citations)
+
+
+def test_foreign_names_of_the_countries_a_question_names() -> None:
+    from qa.names import Mentions, foreign_names
+
+    found = foreign_names("How were India's relations with the United States?")
+    assert {"indien", "indische", "inde"} <= set(found["india"])
+    assert {"vereinigten staaten", "états-unis"} <= set(found["united states"])
+    assert "india" not in found["india"] and "us" not in found["united states"]  # searched anyway
+    assert foreign_names("How did the talks go?") == {}
+    assert Mentions.of("zu den Vereinigten Staaten").mentions("United States")
