@@ -296,7 +296,12 @@ _NUMBER_SPAN = re.compile(
 )
 
 _CAP = r"[A-Z][\w’'.-]*[\w]"
-_NAME_SPAN = re.compile(r"\b" + _CAP + r"(?:\s+(?:(?:bin|al|de|van|von|der|da|di|of the|of|on|for|and)\s+)?" + _CAP + r")*")
+# a name may open with initials: "S. Jaishankar", "J. R. R. Tolkien"
+_INITIALS = r"(?:[A-Z]\.\s?)*"
+_NAME_SPAN = re.compile(
+    r"\b" + _INITIALS + _CAP
+    + r"(?:\s+(?:(?:bin|al|de|van|von|der|da|di|of the|of|on|for|and)\s+)?" + _INITIALS + _CAP + r")*"
+)
 _DATE_WORD = re.compile(r"^(?:" + _MONTHS + r"|" + _WEEKDAYS + r")$")
 _CONNECTOR = re.compile(r"^(?:bin|al|de|van|von|der|da|di|of|the|on|for|and)$")
 _QUOTE_SPAN = re.compile(r"[“\"]([^”\"\n]{2,240})[”\"]|‘([^’\n]{2,120})’")

@@ -194,3 +194,11 @@ def test_a_german_sentence_naming_the_asked_countries_answers_an_english_questio
     assert result.answer is not None, result.reason
     assert "Pahalgam" in result.answer.sentence.text
     assert_verbatim(result)
+
+
+def test_names_may_open_with_initials() -> None:
+    from qa import spans
+
+    text = "Foreign Minister S. Jaishankar had voiced optimism, and J. R. Smith agreed."
+    found = [text[c.start : c.end] for c in spans.candidates(text, 0, len(text), spans.PERSON)]
+    assert found == ["S. Jaishankar", "J. R. Smith"]
