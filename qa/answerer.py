@@ -106,7 +106,11 @@ class Decision:
 
 
 _WORD = re.compile(r"\w+")
-_REFERS_BACK = re.compile(r"\s*[“\"‘']?(?:The|This|These|That|Those|It|Its|They|Their|He|She|His|Her|Such|Both)\b")
+_REFERS_BACK = re.compile(
+    r"\s*[“\"‘']?(?:The|This|These|That|Those|It|Its|They|Their|He|She|His|Her|Such|Both)\b"
+    # an opening phrase pointing back: "During this meeting, he ...", "Despite these concerns, ..."
+    r"|\s*[A-Z][^,.;]{0,40}\b(?:this|these|that|those|such)\b[^,.;]{0,30},"
+)
 
 
 class _Bounded(dict):

@@ -202,3 +202,19 @@ def test_names_may_open_with_initials() -> None:
     text = "Foreign Minister S. Jaishankar had voiced optimism, and J. R. Smith agreed."
     found = [text[c.start : c.end] for c in spans.candidates(text, 0, len(text), spans.PERSON)]
     assert found == ["S. Jaishankar", "J. R. Smith"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "refers_back"),
+    [
+        ("The two demonstrated alliance strength through a joint workout.", True),
+        ("During this meeting, he expressed his hopes for ongoing dialogues.", True),
+        ("Despite these concerns, Iwaya and Wang agreed to hold a dialogue.", True),
+        ("During a press conference on Tuesday, Ishiba said he wanted a stronger alliance.", False),
+        ("Japanese Foreign Minister Takeshi Iwaya met with Wang Yi in Beijing.", False),
+    ],
+)
+def test_which_sentences_open_by_referring_back(sentence: str, refers_back: bool) -> None:
+    from qa.answerer import _REFERS_BACK
+
+    assert bool(_REFERS_BACK.match(sentence)) is refers_back
