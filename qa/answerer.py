@@ -79,7 +79,8 @@ class SentenceScore:
     nameless: bool = False
     """Whether a question asking for a place or an organisation meets a sentence naming nothing at all."""
     names_missing: bool = False
-    """Whether a name the question mentions is absent from the sentence, its neighbours and the title."""
+    """Whether a name the question mentions is absent from the sentence, the two before it, the one
+    after it and the title."""
     introduced: int = 0
     """How well the question's words introduce its best name ("Japanese Prime Minister ..."), 0-3."""
     span: tuple[int, int, str] | None = None
@@ -155,8 +156,9 @@ class Answerer:
         return sum(w for t, w in weights.items() if t in present) / sum(weights.values())
 
     def mentions_near(self, number: int, lo: int, hi: int) -> names.Mentions:
-        """Mention data of sentence ``number``, its neighbours within [lo, hi) and its article's title."""
-        key = (number, max(lo, number - 1), min(hi, number + 2))
+        """Mention data of sentence ``number``, the two sentences before it and the one after (within
+        [lo, hi)) and its article's title: "his government" names Ishiba two sentences earlier."""
+        key = (number, max(lo, number - 2), min(hi, number + 2))
         cached = self._near.get(key)
         if cached is None:
             cached = self._near[key] = self._mentions_near(number, lo, hi)
@@ -164,7 +166,7 @@ class Answerer:
 
     def _mentions_near(self, number: int, lo: int, hi: int) -> names.Mentions:
         found = None
-        for n in (number - 1, number, number + 1):
+        for n in (number - 2, number - 1, number, number + 1):
             if lo <= n < hi:
                 m = self._sentence_mentions.get(n)
                 if m is None:

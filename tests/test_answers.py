@@ -218,3 +218,13 @@ def test_which_sentences_open_by_referring_back(sentence: str, refers_back: bool
     from qa.answerer import _REFERS_BACK
 
     assert bool(_REFERS_BACK.match(sentence)) is refers_back
+
+
+def test_a_name_given_two_sentences_before_is_near(service: QAService) -> None:
+    # "Upcoming Challenges ... However, Ishiba's ambitions are not without hurdles. The upcoming
+    # elections ... A victory could solidify his government's approach to China, ..."
+    data = service.ensure_index()
+    number = next(n for n in range(len(data.sentences)) if data.sentence_text(n).startswith("A victory could"))
+    assert "Ishiba" not in data.sentence_text(number) + data.sentence_text(number - 1)
+    near = service._answerer.mentions_near(number, number - 2, number + 2)
+    assert near.mentions("Ishiba")
