@@ -317,7 +317,7 @@ class Answerer:
                     if found and spec.kind in (spans.PERSON, spans.PLACE, spans.ORG) else 0,
                 )
         for s in seen.values():
-            kind = (W_KIND if s.kind_found else -W_KIND) if spec.hard else 0.0
+            kind = (W_KIND if s.kind_found else -W_KIND) if spec.hard else -W_KIND if s.nameless else 0.0
             s.score = (
                 W_SIMILARITY * s.similarity + W_CONTEXT_SIMILARITY * s.context_similarity
                 + W_PASSAGE * s.passage_score + W_LEXICAL * s.lexical

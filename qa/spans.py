@@ -49,9 +49,9 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
                         r"\bname (?:of )?(?:the )?(?:[\w’'-]+ ){0,3}(?:person|official|minister|leader|scholar|analyst|"
                         r"expert|president|premier|ambassador|spokesperson|spokesman|chairman|secretary|head|chief)s?\b"
                         .replace("{adj}", _ADJ), re.I)),
-    (PLACE, re.compile(r"^\s*where\b|\b(?:which|what) {adj}(?:city|cities|country|countries|place|venue|"
-                       r"island|islands|region|sea|waters|capital|prefecture|province|location|building|base|port|"
-                       r"state|territory)\b(?!-)|\bin what (?:city|country|place)\b".replace("{adj}", _ADJ), re.I)),
+    (PLACE, re.compile(r"^\s*where\b|\b(?:which|what) {adj}(?:city|cities|country|countries|places?|venues?|"
+                       r"island|islands|regions?|seas?|waters|capitals?|prefectures?|provinces?|locations?|buildings?|"
+                       r"bases?|ports?|states?|territory|territories)\b(?!-)|\bin what (?:city|country|place)\b".replace("{adj}", _ADJ), re.I)),
     (ORG, re.compile(r"\b(?:which|what) {adj}(?:organi[sz]ations?|groups?|party|parties|institutions?|"
                      r"outlets?|newspapers?|paper|agency|agencies|think tanks?|universit(?:y|ies)|compan(?:y|ies)|"
                      r"firms?|body|bodies|ministry|ministries|associations?|foundations?|federations?|coalitions?|"

@@ -157,6 +157,8 @@ def test_a_sentence_referring_back_covers_what_the_sentence_before_it_names(serv
         ("How much seafood did Japan export to China before the ban?", "number", "count:seafood"),
         ("How much will the centre cost?", "number", None),
         ("At what level have contacts between the two governments stayed?", "other", None),
+        ("Which places' human rights record does Japan criticise?", "place", None),
+        ("Which regions did the drills cover?", "place", None),
     ],
 )
 def test_what_a_question_asks_for(question: str, kind: str, need: str | None) -> None:
