@@ -265,11 +265,7 @@ class Answerer:
         q = retrieval.query_vector.astype(np.float32)
         q_terms = set(weights)
         # "Indien" in a German sentence stands for the question's "India"
-        foreign: dict[str, set[str]] = {}
-        for word, others in names.foreign_names(question).items():
-            own_terms = set(self.analyze(word)) & q_terms
-            for t in self.analyze(" ".join(others)):
-                foreign.setdefault(t, set()).update(own_terms)
+        foreign = retrieval.foreign
 
         def read(terms: frozenset[str]) -> frozenset[str]:
             return terms.union(*(foreign[t] for t in terms if t in foreign)) if foreign else terms

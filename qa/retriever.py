@@ -10,7 +10,7 @@ carried by BM25; paraphrases that share no words are carried by the embeddings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,6 +52,9 @@ class Retrieval:
     """The question's embedding."""
     terms: list[str]
     """The question's BM25 terms."""
+    foreign: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Terms of the other-language names of the countries the question names, each with the
+    question's own terms for that country ("indien" -> {"india"})."""
 
 
 class PassageRetriever:
@@ -86,25 +89,33 @@ class PassageRetriever:
             dtype=np.float32,
         )
 
+    def foreign_terms(self, question: str, terms: list[str]) -> dict[str, frozenset[str]]:
+        """The terms of the other-language names of the countries ``question`` names, each with
+        the question's terms (among ``terms``) for that country."""
+        found: dict[str, set[str]] = {}
+        for word, others in names.foreign_names(question).items():
+            own = set(self.analyze(word)) & set(terms)
+            for t in self.analyze(" ".join(others)):
+                found.setdefault(t, set()).update(own)
+        return {t: frozenset(own) for t, own in found.items()}
+
     def search(self, query_vector: np.ndarray, question: str, mode: Mode = "hybrid") -> Retrieval:
         """Rank passages for a question whose embedding is ``query_vector``."""
         n = len(self.index.passages)
         terms = self.analyze(question)
+        foreign = self.foreign_terms(question, terms)
         if n == 0:
             empty = np.zeros(0, dtype=np.float32)
-            return Retrieval(np.zeros(0, dtype=np.int64), empty, empty, empty, 0.0, empty, query_vector, terms)
+            return Retrieval(np.zeros(0, dtype=np.int64), empty, empty, empty, 0.0, empty, query_vector, terms, foreign)
         want = min(n, CANDIDATES)
         candidates: set[int] = set()
         if mode in ("dense", "hybrid"):
             _, ids = self.index.faiss_index.search(query_vector.reshape(1, -1).astype(np.float32), want)
             candidates.update(int(i) for i in ids[0] if i >= 0)
         lexical_all = self.lexical_scores(terms)  # every mode reports BM25 scores
-        foreign = [
-            t for t in dict.fromkeys(self.analyze(" ".join(n for ns in names.foreign_names(question).values() for n in ns)))
-            if t not in terms and self.document_frequency(t) > 0
-        ]
-        if foreign:
-            lexical_all = lexical_all + FOREIGN_WEIGHT * self.lexical_scores(foreign)
+        extra = [t for t in foreign if t not in terms and self.document_frequency(t) > 0]
+        if extra:
+            lexical_all = lexical_all + FOREIGN_WEIGHT * self.lexical_scores(extra)
         if mode in ("lexical", "hybrid"):
             top = np.argpartition(-lexical_all, want - 1)[:want] if want < n else np.arange(n)
             candidates.update(int(i) for i in top if lexical_all[i] > 0)
@@ -132,4 +143,5 @@ class PassageRetriever:
             best_sentence=best_sentence[rank],
             query_vector=query_vector,
             terms=terms,
+            foreign=foreign,
         )
