@@ -18,7 +18,7 @@ _OPENERS = frozenset(
     "Has Have Had Will Would Can Could Should Roughly About Ahead According After Before During Besides Beside "
     "Apart Aside Other Beyond Except Excluding Including Like Unlike Along Alongside Together Among Between "
     "Against Despite Following Through Over Under With Without Within Into Given Compared Then Now Also So "
-    "And But Or Apart".split()
+    "And But Or".split()
 )
 
 # country: other ways news refers to it (capital, demonym, short forms); general knowledge

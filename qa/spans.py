@@ -101,6 +101,7 @@ def _counted_noun(question: str) -> str | None:
     words = [w.strip("?,.;:") for w in m.group(1).split()][:5]
     if not words or _VERBISH.match(words[0]):
         return None
+    before = []
     for w in words:
         if _VERBISH.match(w):
             break
@@ -108,10 +109,6 @@ def _counted_noun(question: str) -> str | None:
             len(w) > 3 and w.lower().endswith("s") and "." not in w and not w.lower().endswith("ss")
         ):
             return w.lower()
-    before = []
-    for w in words:
-        if _VERBISH.match(w):
-            break
         before.append(w)
     # "how much seafood did ..." -> seafood; without a verb within reach the noun is not known
     return before[-1].lower() if before and len(before) < len(words) else None
