@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chat test setup index eval bench clean
+.PHONY: chat test setup index eval bench reader clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,11 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/qa bench
+
+# Retrain the reading model from the SQuAD 2.0 excerpts in ../shared/datasets/squad2/ (about 25
+# minutes on 2 CPUs); writes qa/reader/weights/ and prints the dev metrics.
+reader: $(STAMP)
+	$(BIN)/python -m qa.reader.train
 
 clean:
 	rm -rf $(VENV) embeddings/*/ .pytest_cache

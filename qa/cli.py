@@ -98,9 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print metrics and per-question results as JSON")
     ev.add_argument("--compare", action="store_true", help="run dense, lexical and hybrid side by side")
     ev.add_argument("--calibrate", action="store_true",
-                    help="sweep the abstention threshold and pick the best one (see --save)")
-    ev.add_argument("--save", action="store_true", help="with --calibrate: store the chosen threshold in the config file")
+                    help="fit the confidence model, sweep the abstention threshold and pick the best one (see --save)")
+    ev.add_argument("--save", action="store_true",
+                    help="with --calibrate: store the fitted confidence weights and the chosen threshold in the config file")
     ev.add_argument("--failures", action="store_true", help="list only the questions that failed")
+    ev.add_argument("--squad", metavar="FILE", help="a SQuAD 2.0 JSON file: one article per paragraph, official metrics")
+    ev.add_argument("--reader-only", action="store_true",
+                    help="with --squad: read each question's own paragraph only (reading without retrieval)")
     return parser
 
 
@@ -222,7 +226,9 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
             if answer.kind != "sentence" else printable(text)
         )
         lines.append(f'  "{"…" if cut_left else ""}{shown}{"…" if cut_right else ""}" [1]')
-        lines.append(_style(f"  confidence {answer.confidence:.2f}", "2", colour))
+        scores = (f" (reader: span {result.reader.span_score:.1f}, no answer {result.reader.no_answer_score:.1f})"
+                  if result.reader else "")
+        lines.append(_style(f"  confidence {answer.confidence:.2f}{scores}", "2", colour))
     for c in result.citations:
         meta = c.byline
         where = f"{_display_path(settings, c.source)}:{c.start}-{c.end}"
@@ -326,11 +332,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError("--save only goes with --calibrate")
     if args.compare and args.calibrate:
         raise UsageError("choose one of --compare and --calibrate")
+    if args.reader_only and not args.squad:
+        raise UsageError("--reader-only only goes with --squad FILE")
+    if args.squad and (args.questions or args.calibrate):
+        raise UsageError("--squad FILE replaces --questions and does not calibrate; calibrate on your own question set")
+    squad_questions = None
+    if args.squad:
+        from qa import squad
+
+        squad_questions, paragraphs = squad.load(Path(args.squad))
+        base = _service(args)
+        if args.reader_only:
+            return _squad_reader_only(base, squad_questions, args.json)
+        folder = squad.corpus_folder(Path(args.squad), paragraphs, base.settings.cache_path())
+        args.corpus = str(folder)
     service = _service(args)
     path = Path(args.questions) if args.questions else PROJECT_ROOT / "tests" / "questions.jsonl"
     with _ProgressPrinter() as progress:
         articles = service.ensure_index(progress=progress).manifest.articles
-    questions = evaluate.load_questions(path, {a.article.source for a in articles})
+    if squad_questions is not None:
+        questions = squad.as_eval_questions(squad_questions)
+        path = Path(args.squad)
+    else:
+        questions = evaluate.load_questions(path, {a.article.source for a in articles})
     passages = {a.article.source: a.passages for a in articles}
 
     def relevant(q: evaluate.EvalQuestion) -> int:
@@ -343,11 +367,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.calibrate:
         outcomes = runs[modes[0]]
+        weights = evaluate.fit_weights(outcomes)
+        evaluate.rescore(outcomes, weights)
         rows = evaluate.sweep(outcomes)
         chosen = evaluate.choose_threshold(rows, int(results[modes[0]]["answerable"]))
         if args.json:
-            print(safe_json({"sweep": [r.__dict__ for r in rows], "chosen": chosen.__dict__}))
+            print(safe_json({"weights": weights, "sweep": [r.__dict__ for r in rows], "chosen": chosen.__dict__}))
         else:
+            print("confidence weights (margin, span score, retrieval score, bias): "
+                  + ", ".join(f"{w:g}" for w in weights) + f" (now {', '.join(f'{w:g}' for w in service.settings.confidence_weights)})")
             print(f"{'threshold':>9}  {'answered':>8}  {'correct':>7}  {'abstained on unanswerable':>25}  wrong abstentions")
             for r in rows:
                 if round(r.threshold * 100) % 5 == 0 or r is chosen:
@@ -356,9 +384,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
                           f"{r.wrong_abstentions:>17}{mark}")
             print(f"chosen threshold {chosen.threshold:.2f} (now {service.settings.abstain_threshold:.2f})")
         if args.save:
+            save_setting("confidence_weights", list(weights))
             where = save_setting("abstain_threshold", chosen.threshold)
-            sys.stderr.write(f"qa: saved abstain_threshold = {chosen.threshold:.2f} in {where}\n")
+            sys.stderr.write(f"qa: saved confidence_weights and abstain_threshold = {chosen.threshold:.2f} in {where}\n")
         return 0
+
+    if squad_questions is not None:
+        return _squad_report(service, squad_questions, runs[modes[0]], results[modes[0]], k, args)
 
     if args.json:
         mode = modes[-1]
@@ -388,6 +420,65 @@ def cmd_eval(args: argparse.Namespace) -> int:
             continue
         answer = "(abstained)" if o.result.abstained else o.result.answer.text  # type: ignore[union-attr]
         print(f"{o.question.id:<6} {labels:<22} {o.confidence:>5.2f}  {_clip(o.question.question, 60)} → {_clip(answer, 50)}")
+    return 0
+
+
+_SQUAD_ROWS = [("exact", "exact match"), ("f1", "F1"), ("HasAns_exact", "HasAns exact"), ("HasAns_f1", "HasAns F1"),
+               ("NoAns_exact", "NoAns accuracy"), ("best_exact", "best exact"), ("best_f1", "best F1")]
+
+
+def _squad_table(m: dict[str, float]) -> None:
+    for key, name in _SQUAD_ROWS:
+        if key in m:
+            print(f"{name:<28}{m[key]:>10.2f}")
+    if "best_f1_thresh" in m:
+        print(f"{'best F1 threshold':<28}{m['best_f1_thresh']:>10.3f}")
+
+
+def _squad_reader_only(service: QAService, questions: list, as_json: bool) -> int:
+    from qa import squad
+    from qa.safe_text import safe_json
+
+    metrics, spans = squad.reader_only(questions, service.reader())
+    if as_json:
+        print(safe_json({"metrics": {"squad": metrics}, "reader_only": True,
+                         "questions": [{"id": q.id, "question": q.question, "answer": spans[q.id][0],
+                                        "no_answer_margin": round(spans[q.id][1], 4)} for q in questions]}))
+        return 0
+    print(f"{len(questions)} SQuAD questions, each read against its own paragraph (every question answered; "
+          "best F1 thresholds the reader's no-answer margin)")
+    _squad_table(metrics)
+    return 0
+
+
+def _squad_report(service: QAService, questions: list, outcomes: list, retrieval: dict, k: int,
+                  args: argparse.Namespace) -> int:
+    from qa import squad
+    from qa.safe_text import safe_json
+
+    threshold = service.settings.abstain_threshold
+    official = squad.open_metrics(questions, outcomes, threshold)
+    rows = squad.sweep(questions, outcomes)
+    if args.json:
+        print(safe_json({"metrics": {**retrieval, "squad": official}, "sweep": rows, "retriever": args.retriever
+                         or service.settings.retriever, "questions": [
+                             {**o.result.model_dump(mode="json", exclude={"labels"}), "labels": o.result.labels}
+                             for o in outcomes]}))
+        return 0
+    print(f"{len(questions)} SQuAD questions over {len({q.paragraph for q in questions})} paragraphs "
+          f"(one article each), top {k} passages, threshold {threshold:.2f}")
+    for key in ("article_recall@1", "article_recall@5", "mrr@10"):
+        print(f"{key:<28}{retrieval[key]:>10.3f}")
+    _squad_table(official)
+    print(f"\n{'threshold':>9}  {'F1':>6}  {'HasAns F1':>9}  {'NoAns':>6}")
+    for r in rows:
+        print(f"{r['threshold']:>9.2f}  {r['f1']:>6.2f}  {r['HasAns_f1']:>9.2f}  {r['NoAns_exact']:>6.2f}")
+    if args.failures:
+        for o in outcomes:
+            if o.result.labels:
+                answer = "(abstained)" if o.result.abstained else o.result.answer.text
+                print(f"{o.question.id} {', '.join(o.result.labels):<22} {o.confidence:>5.2f}  "
+                      f"{_clip(o.question.question, 60)} → {_clip(answer, 50)}")
     return 0
 
 

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from qa.errors import UsageError
 
@@ -45,9 +45,17 @@ class Settings(BaseModel):
     """How many passages to retrieve and cite."""
     retriever: Retriever = "hybrid"
     """Which retriever ranks passages: dense (embeddings), lexical (BM25) or hybrid (both fused)."""
-    abstain_threshold: float = Field(default=0.59, ge=0.0, le=1.0)
+    abstain_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     """Answers whose confidence is below this are withheld ("not found in the articles"). The default is
     the value `qa eval --calibrate` chose on tests/questions.jsonl."""
+    confidence_weights: tuple[float, float, float, float] = (0.5, 0.0, 0.0, 0.0)
+    """The confidence model: weights of the reader's span margin over its no-answer score, of its
+    span score and of the passage's retrieval score, then the bias (a logistic model). The default
+    is what `qa eval --calibrate` fitted on tests/questions.jsonl."""
+    passages_read: int = Field(default=4, ge=1, le=50)
+    """How many of the top passages the reader reads."""
+    reader_weights: Path | None = None
+    """The reader's weights file (default: the one shipped in qa/reader/weights/)."""
     passage_tokens: int = Field(default=160, ge=32, le=250)
     """Target word pieces of a passage window (the title and the model's limit of 256 come on top)."""
     overlap_sentences: int = Field(default=1, ge=0, le=5)
@@ -66,6 +74,14 @@ class Settings(BaseModel):
     """Where the exported ONNX model is kept (default: the user's cache folder)."""
     data_dir: Path | None = None
     """Where chat history is saved (default: the user's data folder)."""
+
+    @field_validator("confidence_weights", mode="before")
+    @classmethod
+    def _weights_from_text(cls, value: Any) -> Any:
+        """``QA_CONFIDENCE_WEIGHTS="0.5,0,0,-1"`` from the environment."""
+        if isinstance(value, str):
+            return tuple(x.strip() for x in value.strip("()[] ").split(","))
+        return value
 
     def cache_path(self) -> Path:
         """The cache folder, resolved."""
@@ -133,7 +149,7 @@ def load_settings(overrides: dict[str, Any] | None = None, env: dict[str, str] |
         if value is not None:
             values[key] = value
             origin[key] = "--" + key.replace("_", "-")
-    for key in ("corpus", "index", "cache_dir", "data_dir"):
+    for key in ("corpus", "index", "cache_dir", "data_dir", "reader_weights"):
         if isinstance(values.get(key), (str, Path)):
             values[key] = Path(values[key]).expanduser()
     try:
@@ -147,6 +163,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -122,7 +122,11 @@ class Outcome:
     confidence: float
     """The answerer's confidence in its best answer, even when it abstained."""
     best_sentence: str | None
-    """The sentence the answerer scored best, even when it abstained."""
+    """The sentence of the answerer's best candidate, even when it abstained."""
+    best_span: str | None = None
+    """The answerer's best candidate span, even when it abstained."""
+    candidates: list[tuple[tuple[float, ...], str, str]] = field(default_factory=list)
+    """Every candidate the reader gave: (confidence features, span, sentence), for calibration."""
 
     @property
     def answerable(self) -> bool:
@@ -168,15 +172,20 @@ def run(
         )
         sources = trace.ranked_sources(DEPTH)
         result = result.model_copy(update={"labels": label(q, result, sources, k)})
-        best = trace.decision.sentences[0] if trace.decision.sentences else None
-        outcomes.append(
-            Outcome(
-                question=q, result=result, ranked_sources=sources, ranked_texts=trace.ranked_texts(DEPTH),
-                confidence=trace.decision.confidence,
-                best_sentence=trace.data.sentence_text(best.number) if best else None,
-            )
-        )
+        outcomes.append(outcome_of(q, result, trace))
     return outcomes
+
+
+def outcome_of(q: EvalQuestion, result: EvalResult, trace: object) -> Outcome:
+    """An outcome with what calibration needs from the trace."""
+    data, decision = trace.data, trace.decision  # type: ignore[attr-defined]
+    cands = [(c.features(), data.text(c.article)[c.start : c.end],
+              data.text(c.article)[c.sentence_start : c.sentence_end]) for c in decision.candidates]
+    return Outcome(
+        question=q, result=result, ranked_sources=trace.ranked_sources(DEPTH),  # type: ignore[attr-defined]
+        ranked_texts=trace.ranked_texts(DEPTH), confidence=decision.confidence,  # type: ignore[attr-defined]
+        best_sentence=cands[0][2] if cands else None, best_span=cands[0][1] if cands else None, candidates=cands,
+    )
 
 
 def metrics(outcomes: list[Outcome], k: int, relevant: Callable[[EvalQuestion], int] | None = None) -> dict[str, float]:
@@ -261,3 +270,48 @@ def choose_threshold(rows: list[SweepRow], answerable: int, max_wrong_rate: floa
     same = [r for r in allowed if (r.abstained_unanswerable, r.correct, r.wrong_abstentions)
             == (best.abstained_unanswerable, best.correct, best.wrong_abstentions)]
     return same[len(same) // 2]
+
+
+def correct_span(span: str | None, answers: Iterable[str]) -> bool:
+    """Whether a span answers: it contains a gold answer or overlaps one by token F1 >= 0.5."""
+    answers = list(answers)
+    return bool(answers) and (contains_any(span, answers) or token_f1(span, answers) >= 0.5)
+
+
+def fit_weights(outcomes: list[Outcome], l2: float = 0.01, steps: int = 200) -> tuple[float, ...]:
+    """Fit the confidence model (logistic regression, Newton's method, a little L2) to whether
+    each candidate of each question is a correct answer; returns feature weights then the bias."""
+    import numpy as np
+
+    xs, ys = [], []
+    for o in outcomes:
+        for feats, span, _ in o.candidates:
+            xs.append([*feats, 1.0])
+            ys.append(1.0 if correct_span(span, o.question.answers) else 0.0)
+    if not xs or len(set(ys)) < 2:
+        raise QuestionFileError("calibration needs both right and wrong candidates; use a larger question set")
+    x, y = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    w = np.zeros(x.shape[1])
+    reg = np.full(x.shape[1], l2 * len(y))
+    reg[-1] = 0.0  # the bias is not shrunk
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50, 50)))
+        grad = x.T @ (p - y) + reg * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(reg + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return tuple(round(float(v), 4) for v in w)
+
+
+def rescore(outcomes: list[Outcome], weights: tuple[float, ...]) -> None:
+    """Recompute each outcome's best candidate and confidence under new confidence weights."""
+    from qa.answerer import confidence
+
+    for o in outcomes:
+        if not o.candidates:
+            continue
+        scored = sorted(o.candidates, key=lambda c: -confidence(c[0], weights))
+        o.confidence = confidence(scored[0][0], weights)
+        o.best_span, o.best_sentence = scored[0][1], scored[0][2]

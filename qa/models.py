@@ -82,8 +82,9 @@ class Answer(_Model):
     """How sure the answerer is, between 0 and 1."""
     sentence: Span
     """The sentence that contains the answer."""
-    kind: str = "sentence"
-    """What kind of span was picked: person, date, number, place, quote, phrase or sentence."""
+    kind: str = "phrase"
+    """What sort of thing the reader's span is: person, date, number, place, organisation, quote or
+    phrase (follow-up questions use it: "When will she visit?")."""
 
 
 class Citation(_Model):
@@ -117,6 +118,19 @@ class Citation(_Model):
         return ", ".join(x for x in (self.outlet, self.date) if x)
 
 
+class ReaderScores(_Model):
+    """The reading model's scores behind an answer or an abstention (its best candidate)."""
+
+    span_score: float
+    """Start + end logit of the best span."""
+    no_answer_score: float
+    """Start + end logit of "no answer" for the same passage."""
+    retrieval_score: float
+    """The passage's retrieval score."""
+    passages_read: int
+    """How many passages the reader read."""
+
+
 class AskResult(_Model):
     """What ``qa ask`` returns: the answer (or an abstention) and the passages behind it."""
 
@@ -136,6 +150,8 @@ class AskResult(_Model):
     """Why the answerer abstained or what limited its confidence, in a few words."""
     notices: list[str] = []
     """Things the user should know (question truncated, index stale, ...)."""
+    reader: ReaderScores | None = None
+    """The reader's scores for its best candidate; None when it read nothing."""
 
 
 class IndexedArticle(_Model):

@@ -26,9 +26,9 @@ from qa.indexer import (
     plan,
     refresh,
 )
-from qa.models import AskResult, Citation
-from qa.names import question_names
+from qa.models import AskResult, Citation, ReaderScores
 from qa.questions import clean_question
+from qa.reader.model import WEIGHTS, OnnxReader
 from qa.retriever import PassageRetriever, Retrieval
 
 
@@ -62,9 +62,15 @@ class Evidence:
     lexical: float
     """BM25 score."""
     reader: float | None
-    """The answerer's score of its best sentence, if it read the passage."""
+    """The reader's score of its best span in the passage, if it read the passage."""
+    no_answer: float | None
+    """The reader's no-answer score for the passage, if it read it."""
+    confidence: float | None
+    """The decision's confidence in that span, if the reader read the passage."""
     best_sentence: str | None
-    """That sentence."""
+    """The sentence holding that span."""
+    best_span: str | None
+    """The span itself."""
 
 
 @dataclass
@@ -85,19 +91,20 @@ class Trace:
     def explain(self) -> list[Evidence]:
         """For every citation, the scores behind its rank."""
         position = {int(p): i for i, p in enumerate(self.retrieval.order)}
-        best: dict[int, object] = {}
-        for s in self.decision.sentences:  # best first: keep the first per passage
-            best.setdefault(s.passage, s)
+        read = {c.passage: c for c in self.decision.candidates}
         rows = []
-        for c, p in zip(self.result.citations, self.cited, strict=True):
+        for cite, p in zip(self.result.citations, self.cited, strict=True):
             i = position[p]
-            s = best.get(p)
-            text = self.data.sentence_text(s.number) if s is not None else None
+            c = read.get(p)
+            text = self.data.text(c.article) if c is not None else ""
             rows.append(Evidence(
-                n=c.n, passage_id=c.passage_id, title=c.title, fused=float(self.retrieval.scores[i]),
+                n=cite.n, passage_id=cite.passage_id, title=cite.title, fused=float(self.retrieval.scores[i]),
                 dense=float(self.retrieval.dense[i]), sentence=float(self.retrieval.best_sentence[i]),
-                lexical=float(self.retrieval.lexical[i]), reader=None if s is None else float(s.score),
-                best_sentence=text,
+                lexical=float(self.retrieval.lexical[i]),
+                reader=None if c is None else c.span_score, no_answer=None if c is None else c.null_score,
+                confidence=None if c is None else c.confidence,
+                best_sentence=None if c is None else text[c.sentence_start : c.sentence_end],
+                best_span=None if c is None else text[c.start : c.end],
             ))
         return rows
 
@@ -116,6 +123,7 @@ class QAService:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
         self.embedder = Embedder(self.settings.cache_path())
+        self._reader: OnnxReader | None = None
         self.analyze = TermAnalyzer()
         self._data: IndexData | None = None
         self._lock = threading.RLock()
@@ -178,7 +186,14 @@ class QAService:
         if data is not self._data:
             self._data = data
             self._retriever = PassageRetriever(data, self.analyze)
-            self._answerer = Answerer(data, self._retriever, self.analyze)
+            self._answerer = Answerer(data, self.reader(), self.settings.passages_read)
+
+    def reader(self) -> OnnxReader:
+        """The reading model, loaded (and on the very first run assembled) once."""
+        with self._lock:
+            if self._reader is None:
+                self._reader = OnnxReader(self.settings.cache_path(), self.settings.reader_weights or WEIGHTS)
+            return self._reader
 
     def sources(self, progress: Progress | None = None) -> list[SourceInfo]:
         """Every indexed article with its metadata and passage count."""
@@ -223,6 +238,7 @@ class QAService:
         check: bool = True,
         threshold: float | None = None,
         previous: PreviousTurn | None = None,
+        weights: tuple[float, ...] | None = None,
     ) -> Trace:
         """``ask`` with everything behind the answer: the full ranking and the scored sentences."""
         cleaned, notices = clean_question(question)
@@ -241,11 +257,10 @@ class QAService:
         tokens = self.embedder.count_query_tokens(cleaned)
         if tokens > MAX_TOKENS - 2:
             notices.append(f"the question has {tokens} word pieces; the model read only its first {MAX_TOKENS - 2}")
-        names = " ".join(question_names(cleaned))
-        vectors = self.embedder.encode_queries([cleaned, names] if names else [cleaned])
+        vectors = self.embedder.encode_queries([cleaned])
         retrieval = retriever_.search(vectors[0], cleaned, mode)
         limit = self.settings.abstain_threshold if threshold is None else threshold
-        decision = answerer.answer(cleaned, retrieval, limit, vectors[1] if names else None)
+        decision = answerer.answer(cleaned, retrieval, limit, weights or self.settings.confidence_weights)
         order = decision.ranking[:k]
         lead = decision.passage
         if decision.answer is not None and lead is not None and order[0] != lead:
@@ -261,6 +276,9 @@ class QAService:
             notices=notices,
             resolved_question=resolved,
             followup_of=previous.question if resolved and previous else None,
+            reader=None if decision.best is None else ReaderScores(
+                span_score=round(decision.best.span_score, 4), no_answer_score=round(decision.best.null_score, 4),
+                retrieval_score=round(decision.best.retrieval, 4), passages_read=len(decision.candidates)),
         )
         return Trace(result=result, retrieval=retrieval, decision=decision, data=data, cited=order)
 

@@ -532,3 +532,28 @@ def describe(text: str, lo: int, hi: int, name: str) -> Candidate | None:
         return Candidate(m.start(1), m.end(1), DESCRIPTION)
     return None
 
+
+
+def kind_of(text: str, start: int, end: int, lo: int, hi: int) -> str:
+    """What sort of thing the answer ``text[start:end]`` of the sentence ``text[lo:hi]`` is, for
+    follow-ups ("When will she visit?" takes a person, "What happened then?" a date): date,
+    number, person, place, organisation, quote or phrase."""
+    from qa import names
+
+    width = max(1, end - start)
+
+    def covered(kind: str) -> bool:
+        # most of the span, or for a person the name closing it ("Italian Prime Minister Giorgia Meloni")
+        return any(start <= c.start and c.end <= end and ((c.end - c.start) / width >= 0.6
+                                                          or (kind == PERSON and c.end == end))
+                   for c in candidates(text, lo, hi, kind))
+
+    for kind in (DATE, PERSON, NUMBER, QUOTE):
+        if covered(kind):
+            return kind
+    span = text[start:end]
+    if covered(PLACE) or names.is_country(span) or looks_like_place(span):
+        return PLACE
+    if looks_like_organisation(span):
+        return ORG
+    return "phrase"

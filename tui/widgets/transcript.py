@@ -162,17 +162,20 @@ class WhyTable(Vertical):
         yield Static(Content("why: ").stylize("bold") + plain(self.question), classes="meta")
         table: DataTable[Content] = DataTable(show_cursor=False, zebra_stripes=True)
         for label, width in (("#", 2), ("passage", 12), ("hybrid", 6), ("dense", 5), ("best sent.", 10),
-                             ("BM25", 5), ("reader", 6)):
+                             ("BM25", 5), ("span", 5), ("no ans.", 7), ("conf.", 5)):
             table.add_column(label, width=width)
         for e in self.evidence:
             table.add_row(
                 Content(str(e.n)), plain(_short_id(e.passage_id)), Content(f"{e.fused:.2f}"), Content(f"{e.dense:.2f}"),
                 Content(f"{e.sentence:.2f}"), Content(f"{e.lexical:.1f}"),
-                Content("—" if e.reader is None else f"{e.reader:.2f}"),
+                Content("—" if e.reader is None else f"{e.reader:.1f}"),
+                Content("—" if e.no_answer is None else f"{e.no_answer:.1f}"),
+                Content("—" if e.confidence is None else f"{e.confidence:.2f}"),
             )
         yield table
-        yield Static(Content("hybrid = dense + best sentence + scaled BM25; reader = the answerer's score of the "
-                             "passage's best sentence"), classes="meta")
+        yield Static(Content("hybrid = dense + best sentence + scaled BM25; span / no ans. = the reader's score of "
+                             "its best span in the passage and of \"no answer\"; conf. = the calibrated confidence"),
+                     classes="meta")
 
 
 def _short_id(passage_id: str) -> str:

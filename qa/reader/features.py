@@ -1,0 +1,135 @@
+"""Question + passage -> model inputs, and model outputs -> the best span; torch-free.
+
+Training and question time share this module, so that the reader sees at question time exactly
+the inputs it was trained on: ``[CLS] question [SEP] passage [SEP]`` in windows of at most
+``max_length`` word pieces, consecutive windows sharing ``stride`` word pieces of the passage, the
+question cut to ``MAX_QUESTION_TOKENS``. The answer to a window is a start and an end word piece
+of its passage part, or the [CLS] position for "this window does not answer".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_QUESTION_TOKENS = 64
+MAX_ANSWER_TOKENS = 30
+"""Longest span considered, in word pieces (SQuAD answers are almost all shorter)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """One model input: the question and a window of one passage."""
+
+    ids: list[int]
+    type_ids: list[int]
+    offsets: list[tuple[int, int] | None]
+    """For each word piece of the passage part, its (start, end) offsets into the passage text;
+    None for the question, [CLS], [SEP] and padding."""
+    passage: int
+    """Which of the passages given to ``windows`` this window comes from."""
+
+    @property
+    def context(self) -> tuple[int, int]:
+        """First and last position of the passage part."""
+        inside = [i for i, o in enumerate(self.offsets) if o is not None]
+        return inside[0], inside[-1]
+
+
+def load_reader_tokenizer(path: str, max_length: int, stride: int):  # noqa: ANN201 - tokenizers.Tokenizer
+    """The model's tokenizer set for question + passage windows (the bundled file fixes 128
+    tokens and padding, so both are set here explicitly)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(path)
+    tok.no_padding()
+    tok.enable_truncation(max_length=max_length, stride=stride, strategy="only_second")
+    return tok
+
+
+def _cut_question(tok, question: str) -> str:  # noqa: ANN001
+    """The question cut to MAX_QUESTION_TOKENS word pieces (very long questions are rare)."""
+    enc = tok.encode(question, add_special_tokens=False)
+    if len(enc.ids) <= MAX_QUESTION_TOKENS:
+        return question
+    return question[: enc.offsets[MAX_QUESTION_TOKENS - 1][1]]
+
+
+def windows(tok, question: str, passages: list[str]) -> list[Window]:  # noqa: ANN001
+    """Every window of every passage, paired with the question."""
+    q = _cut_question(tok, question)
+    encodings = tok.encode_batch([(q, p) for p in passages])
+    out: list[Window] = []
+    for n, enc in enumerate(encodings):
+        for e in [enc, *enc.overflowing]:
+            seq = e.sequence_ids
+            offsets = [tuple(o) if s == 1 else None for o, s in zip(e.offsets, seq, strict=True)]
+            if not any(o is not None for o in offsets):
+                continue  # an empty passage
+            out.append(Window(list(e.ids), list(e.type_ids), offsets, n))
+    return out
+
+
+def batch_arrays(batch: list[Window]) -> dict[str, np.ndarray]:
+    """Padded int64 arrays for a batch of windows."""
+    width = max(len(w.ids) for w in batch)
+    ids = np.zeros((len(batch), width), dtype=np.int64)
+    types = np.zeros_like(ids)
+    mask = np.zeros_like(ids)
+    for i, w in enumerate(batch):
+        ids[i, : len(w.ids)] = w.ids
+        types[i, : len(w.ids)] = w.type_ids
+        mask[i, : len(w.ids)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def token_targets(w: Window, start: int, end: int) -> tuple[int, int]:
+    """The (start, end) positions of the answer ``passage[start:end]`` in window ``w``; (0, 0),
+    the [CLS] position, when the answer is not wholly inside the window."""
+    first = last = None
+    for i, o in enumerate(w.offsets):
+        if o is None:
+            continue
+        if first is None and o[1] > start:
+            first = i
+        if o[0] < end:
+            last = i
+    lo, hi = w.context
+    if first is None or last is None or w.offsets[lo][0] > start or w.offsets[hi][1] < end or last < first:
+        return 0, 0
+    return first, last
+
+
+@dataclass(frozen=True)
+class SpanScore:
+    """The best span of one window and the window's no-answer score."""
+
+    passage: int
+    start: int
+    """Character offset into the passage text."""
+    end: int
+    score: float
+    """start logit + end logit of the span."""
+    null: float
+    """start logit + end logit at [CLS]: how strongly the window says it holds no answer."""
+
+
+def best_span(w: Window, start_logits: np.ndarray, end_logits: np.ndarray) -> SpanScore:
+    """The highest-scoring span of the passage part (end >= start, at most MAX_ANSWER_TOKENS)."""
+    lo, hi = w.context
+    s = np.asarray(start_logits[lo : hi + 1], dtype=np.float32)
+    e = np.asarray(end_logits[lo : hi + 1], dtype=np.float32)
+    n = len(s)
+    grid = s[:, None] + e[None, :]
+    i, j = np.indices((n, n))
+    grid[(j < i) | (j - i >= MAX_ANSWER_TOKENS)] = -np.inf
+    flat = int(np.argmax(grid))
+    a, b = divmod(flat, n)
+    return SpanScore(
+        passage=w.passage,
+        start=w.offsets[lo + a][0],
+        end=w.offsets[lo + b][1],
+        score=float(grid[a, b]),
+        null=float(start_logits[0] + end_logits[0]),
+    )
