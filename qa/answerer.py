@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from qa import spans
-from qa.index import IndexData
+from qa.index import IndexData, TermAnalyzer
 from qa.models import Answer, Span
-from qa.retriever import Retrieval
+from qa.retriever import PassageRetriever, Retrieval
 
 PASSAGES_READ = 4
 """How many of the top passages the reader reads (measured with `qa eval`; see the README)."""
@@ -47,16 +49,25 @@ class Candidate:
     """The reader's start + end logit at [CLS]: how strongly it says the passage does not answer."""
     retrieval: float
     """The passage's retrieval score."""
+    sentence_coverage: float = 0.0
+    """IDF-weighted share of the question's terms in the answer's sentence."""
+    passage_coverage: float = 0.0
+    """IDF-weighted share of the question's terms in the passage."""
+    similarity: float = 0.0
+    """Cosine similarity of the question and the answer's sentence (their embeddings)."""
     confidence: float = 0.0
 
-    def features(self) -> tuple[float, float, float]:
-        """What the confidence model weighs: span margin over no-answer, span score, retrieval."""
-        return (self.span_score - self.null_score, self.span_score, self.retrieval)
+    def features(self) -> tuple[float, ...]:
+        """What the confidence model weighs: the span's margin over no-answer, the span's score,
+        the retrieval score, how much of the question the sentence and the passage cover, and how
+        similar the sentence is to the question."""
+        return (self.span_score - self.null_score, self.span_score, self.retrieval, self.sentence_coverage,
+                self.passage_coverage, self.similarity)
 
 
 def confidence(features: Sequence[float], weights: Sequence[float]) -> float:
-    """The logistic confidence model: weights for each feature, then the bias."""
-    z = sum(w * x for w, x in zip(weights, features, strict=False)) + weights[-1]
+    """The logistic confidence model: a weight for each feature, then the bias."""
+    z = sum(w * x for w, x in zip(weights[:-1], features, strict=True)) + weights[-1]
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
@@ -75,8 +86,7 @@ class Decision:
     candidates: list[Candidate] = field(default_factory=list)
     """One candidate per passage read, most confident first."""
     ranking: list[int] = field(default_factory=list)
-    """Passage numbers, best first: the passages read by their candidate's confidence, then the
-    rest in retrieval order. The answer's passage leads when there is an answer."""
+    """Passage numbers, best first: the best candidate's passage, then the rest in retrieval order."""
 
     @property
     def best(self) -> Candidate | None:
@@ -87,10 +97,25 @@ class Decision:
 class Answerer:
     """Answers from an index's passages with the reader."""
 
-    def __init__(self, index: IndexData, reader: object, passages_read: int = PASSAGES_READ) -> None:
+    def __init__(self, index: IndexData, reader: object, retriever: PassageRetriever, analyze: TermAnalyzer,
+                 passages_read: int = PASSAGES_READ) -> None:
         self.index = index
         self.reader = reader
+        self.retriever = retriever
+        self.analyze = analyze
         self.passages_read = passages_read
+        self._n = max(1, len(index.passages))
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a term over passages (BM25's formula)."""
+        df = self.retriever.document_frequency(term)
+        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
+
+    @staticmethod
+    def coverage(weights: dict[str, float], present: set[str]) -> float:
+        """IDF-weighted share of the question's terms among ``present``."""
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
     def answer(self, question: str, retrieval: Retrieval, threshold: float, weights: Sequence[float]) -> Decision:
         """Read the top passages and answer ``question``, or abstain below ``threshold``."""
@@ -98,10 +123,12 @@ class Answerer:
             return Decision(None, None, 0.0, "the index holds no passages")
         read = [int(p) for p in retrieval.order[: self.passages_read]]
         candidates = self.read(question, read, retrieval, weights)
-        ranking = [c.passage for c in candidates] + [int(p) for p in retrieval.order[len(read):]]
+        ranking = [int(p) for p in retrieval.order]
         if not candidates:
             return Decision(None, read[0], 0.0, "the passages read hold no text to answer from", [], ranking)
         best = candidates[0]
+        # the passage holding the answer leads; the rest keep their retrieval order
+        ranking = [best.passage] + [p for p in ranking if p != best.passage]
         if best.confidence < threshold:
             return Decision(None, best.passage, best.confidence, self.doubt(best), candidates, ranking)
         text = self.index.text(best.article)
@@ -113,34 +140,44 @@ class Answerer:
             confidence=round(best.confidence, 4),
             sentence=Span(text=text[best.sentence_start : best.sentence_end], start=best.sentence_start,
                           end=best.sentence_end),
-            kind=spans.kind_of(text, best.start, best.end, best.sentence_start, best.sentence_end),
+            kind="sentence" if (best.start, best.end) == (best.sentence_start, best.sentence_end)
+            else spans.kind_of(text, best.start, best.end, best.sentence_start, best.sentence_end),
         )
         return Decision(answer, best.passage, best.confidence, None, candidates, ranking)
 
-    def read(self, question: str, passages: list[int], retrieval: Retrieval, weights: Sequence[float]) -> list[Candidate]:
+    def read(self, question: str, passages: list[int], retrieval: Retrieval, model: Sequence[float]) -> list[Candidate]:
         """One candidate per passage, most confident first (ties: retrieval order)."""
         index = self.index
         texts = [index.passage(p).text for p in passages]
         spans = self.reader.read(question, texts)  # type: ignore[attr-defined]
+        weights = {t: self.idf(t) for t in dict.fromkeys(retrieval.terms)}
         found = []
         for rank, (p, span) in enumerate(zip(passages, spans, strict=True)):
             if span.end <= span.start:
                 continue
             article, offset = int(index.passages[p, 0]), int(index.passages[p, 1])
             start, end = offset + span.start, offset + span.end
-            s_start, s_end = self.sentence_around(p, start, end)
+            s_start, s_end, numbers = self.sentence_around(p, start, end)
+            vectors = np.asarray(index.sentence_vectors[numbers[0] : numbers[-1] + 1], dtype=np.float32)
+            similarity = float((vectors @ retrieval.query_vector.astype(np.float32)).max())
+            text = index.text(article)
             c = Candidate(passage=p, article=article, rank=rank, start=start, end=end, sentence_start=s_start,
                           sentence_end=s_end, span_score=span.score, null_score=span.null,
-                          retrieval=float(retrieval.scores[rank]))
-            found.append(Candidate(**{**c.__dict__, "confidence": confidence(c.features(), weights)}))
+                          retrieval=float(retrieval.scores[rank]),
+                          sentence_coverage=self.coverage(weights, set(self.analyze(text[s_start:s_end]))),
+                          passage_coverage=self.coverage(weights, set(self.analyze(texts[rank]))),
+                          similarity=similarity)
+            found.append(replace(c, confidence=confidence(c.features(), model)))
         return sorted(found, key=lambda c: (-c.confidence, c.rank))
 
-    def sentence_around(self, p: int, start: int, end: int) -> tuple[int, int]:
-        """Offsets of the sentence holding ``[start, end)`` (of the sentences, when it spans several)."""
+    def sentence_around(self, p: int, start: int, end: int) -> tuple[int, int, list[int]]:
+        """Offsets of the sentence holding ``[start, end)`` (of the sentences, when it spans
+        several), and the sentences' numbers."""
         sents = self.index.sentence_spans(p)
-        first = next((s for _, s, e in sents if s <= start < e), sents[0][1])
-        last = next((e for _, s, e in reversed(sents) if s < end <= e), sents[-1][2])
-        return min(first, start), max(last, end)
+        inside = [n for n, s, e in sents if s < end and start < e] or [sents[0][0]]
+        first = next(s for n, s, _ in sents if n == inside[0])
+        last = next(e for n, _, e in sents if n == inside[-1])
+        return min(first, start), max(last, end), inside
 
     @staticmethod
     def doubt(best: Candidate) -> str:

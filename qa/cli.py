@@ -374,7 +374,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if args.json:
             print(safe_json({"weights": weights, "sweep": [r.__dict__ for r in rows], "chosen": chosen.__dict__}))
         else:
-            print("confidence weights (margin, span score, retrieval score, bias): "
+            print("confidence weights (margin, span score, retrieval score, sentence coverage, passage coverage, "
+                  "sentence similarity, bias): "
                   + ", ".join(f"{w:g}" for w in weights) + f" (now {', '.join(f'{w:g}' for w in service.settings.confidence_weights)})")
             print(f"{'threshold':>9}  {'answered':>8}  {'correct':>7}  {'abstained on unanswerable':>25}  wrong abstentions")
             for r in rows:

@@ -45,13 +45,16 @@ class Settings(BaseModel):
     """How many passages to retrieve and cite."""
     retriever: Retriever = "hybrid"
     """Which retriever ranks passages: dense (embeddings), lexical (BM25) or hybrid (both fused)."""
-    abstain_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    abstain_threshold: float = Field(default=0.06, ge=0.0, le=1.0)
     """Answers whose confidence is below this are withheld ("not found in the articles"). The default is
     the value `qa eval --calibrate` chose on tests/questions.jsonl."""
-    confidence_weights: tuple[float, float, float, float] = (0.5, 0.0, 0.0, 0.0)
-    """The confidence model: weights of the reader's span margin over its no-answer score, of its
-    span score and of the passage's retrieval score, then the bias (a logistic model). The default
-    is what `qa eval --calibrate` fitted on tests/questions.jsonl."""
+    confidence_weights: tuple[float, float, float, float, float, float, float] = (
+        0.163, 0.1153, 0.0645, 0.6673, 0.0715, 0.3725, -2.1975)
+    """The confidence model (logistic): weights of the reader's span margin over its no-answer
+    score, of its span score, of the passage's retrieval score, of the share of the question's
+    terms in the answer's sentence and in its passage, of the sentence's similarity to the
+    question, then the bias. The default is what `qa eval --calibrate` fitted on
+    tests/questions.jsonl."""
     passages_read: int = Field(default=4, ge=1, le=50)
     """How many of the top passages the reader reads."""
     reader_weights: Path | None = None

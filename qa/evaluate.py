@@ -260,7 +260,7 @@ def sweep(outcomes: list[Outcome], steps: int = 100) -> list[SweepRow]:
     return rows
 
 
-def choose_threshold(rows: list[SweepRow], answerable: int, max_wrong_rate: float = 0.04) -> SweepRow:
+def choose_threshold(rows: list[SweepRow], answerable: int, max_wrong_rate: float = 0.05) -> SweepRow:
     """The threshold that abstains on the most unanswerable questions while wrongly abstaining on
     at most ``max_wrong_rate`` of the answerable ones. Among equally good thresholds (a contiguous
     run, since both counts grow with the threshold) it takes the middle one, so that small shifts

@@ -83,8 +83,9 @@ class Answer(_Model):
     sentence: Span
     """The sentence that contains the answer."""
     kind: str = "phrase"
-    """What sort of thing the reader's span is: person, date, number, place, organisation, quote or
-    phrase (follow-up questions use it: "When will she visit?")."""
+    """What sort of thing the reader's span is: person, date, number, place, organisation, quote,
+    phrase, or sentence when it is the whole sentence (follow-up questions use it: "When will she
+    visit?")."""
 
 
 class Citation(_Model):

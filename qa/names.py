@@ -1,16 +1,14 @@
-"""Names in questions and whether a passage mentions them.
+"""Names in questions, and countries under their other names.
 
-A question that names someone or something ("When will Xi Jinping visit Japan?") is answered by a
-passage that mentions them. Mentions are matched loosely: by the first letters of each word
-("Japanese" ~ "Japan"), by initials ("IMF" ~ "International Monetary Fund"), and through a small
-table of countries, their capitals and demonyms ("American" ~ "U.S.", "Beijing" ~ "China"), which
-news writes interchangeably.
+Follow-up questions need the names a question mentions ("When will she visit?" after a question
+naming Meloni) and whether a name is a country. A small table of countries, their capitals,
+demonyms and German, French, Spanish and Italian names ("American" ~ "U.S.", "Indien" ~ India)
+also lets the retriever find paragraphs in those languages for English questions.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 _NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+|on\s+|for\s+|the\s+)?[A-Z][\w’'.-]*)*")
 _OPENERS = frozenset(
@@ -120,65 +118,6 @@ def _words(text: str) -> list[str]:
     return [w.lower().removesuffix("’s").removesuffix("'s") for w in re.findall(r"[\w’'.-]+", text)]
 
 
-def _initials(text: str) -> set[str]:
-    """Initials of every run of capitalised words ("International Monetary Fund" -> "imf")."""
-    found = set()
-    for run in re.findall(r"(?:[A-Z][\w-]*\s+(?:(?:of|on|for|the|and)\s+)*)+[A-Z][\w-]*", text):
-        words = [w for w in run.split() if w[0].isupper()]
-        if words and words[0] in ("The", "A", "An"):
-            words = words[1:]
-        found.add("".join(w[0] for w in words).lower())
-    return found
-
-
-@dataclass(frozen=True)
-class Mentions:
-    """What a text offers for matching names: its words, their first letters, its initials and
-    its lower-cased form (for multi-word aliases). Built once per sentence and combined."""
-
-    words: frozenset[str]
-    prefixes: frozenset[str]
-    initials: frozenset[str]
-    lowered: tuple[str, ...]
-
-    @classmethod
-    def of(cls, text: str) -> Mentions:
-        """The mention data of ``text``."""
-        words = _words(text)
-        # the parts of hyphenated words too: "US-Navy-Basis" mentions the US Navy
-        words += [part for w in words if "-" in w for part in w.split("-") if part]
-        present = frozenset(words) | frozenset(w.replace(".", "") for w in words)
-        return cls(
-            words=present,
-            prefixes=frozenset(w[:4] for w in words if len(w) >= 4),
-            initials=frozenset(_initials(text)),
-            lowered=(" " + " ".join(w.replace(".", "") for w in words) + " ",),
-        )
-
-    def __or__(self, other: Mentions) -> Mentions:
-        return Mentions(self.words | other.words, self.prefixes | other.prefixes,
-                        self.initials | other.initials, self.lowered + other.lowered)
-
-    def _alias(self, alias: str) -> bool:
-        return alias in self.words if " " not in alias else any(f" {alias} " in t for t in self.lowered)
-
-    def mentions(self, name: str) -> bool:
-        """Whether the text mentions ``name`` (loosely: prefixes, initials, country aliases)."""
-        whole = _key(name)
-        parts = whole.split()
-        if not parts:
-            return True
-        if re.fullmatch(r"[A-Z]{2,6}", name.strip()) and name.strip().lower() in self.initials:
-            return True
-        if whole in _ALIASES:
-            return any(self._alias(a) for a in _ALIASES[whole])
-        return all(
-            w in self.words or (len(w) >= 4 and w[:4] in self.prefixes) or any(self._alias(a) for a in _ALIASES.get(w, ()))
-            for w in parts
-            if len(w) > 1
-        )
-
-
 def foreign_names(question: str) -> dict[str, list[str]]:
     """The other-language names of the countries a question names, by the question's own word for
     them ("India's" -> {"india": ["indien", "indische", "inde", ...]}), for reading passages in
@@ -198,8 +137,3 @@ def is_country(name: str) -> bool:
     """Whether ``name`` is a country (or its capital or demonym) in the alias table."""
     return _key(name) in _ALIASES
 
-
-def same_country(a: str, b: str) -> bool:
-    """Whether two country names, capitals or demonyms refer to the same country."""
-    ka, kb = _key(a), _key(b)
-    return ka in _ALIASES and kb in _ALIASES[ka]

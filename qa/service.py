@@ -186,7 +186,7 @@ class QAService:
         if data is not self._data:
             self._data = data
             self._retriever = PassageRetriever(data, self.analyze)
-            self._answerer = Answerer(data, self.reader(), self.settings.passages_read)
+            self._answerer = Answerer(data, self.reader(), self._retriever, self.analyze, self.settings.passages_read)
 
     def reader(self) -> OnnxReader:
         """The reading model, loaded (and on the very first run assembled) once."""

@@ -1,250 +1,24 @@
-"""What a question asks for, and the spans of a sentence that could be that answer.
+"""Spans of a text that are a date, a number, a person, a place, an organisation or a quote.
 
-Rule-based and language-light: the answer kinds are the ones news questions ask most (a date, a
-number or amount, a person, a place, an organisation, a quoted phrase). Every span is a pair of
-offsets into the text it was found in.
+The reader picks answers; these recognisers only say what sort of thing an answer or a name is,
+which follow-up questions need ("When will she visit?" takes the person an answer named). Every
+span is a pair of offsets into the text it was found in.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa.ingest import MONTH_NAMES
 
-# --------------------------------------------------------------------------- answer kinds
+# --------------------------------------------------------------------------- kinds
 
-DATE, NUMBER, PERSON, PLACE, ORG, QUOTE, REASON, YESNO, DESCRIPTION, OTHER = (
-    "date", "number", "person", "place", "organisation", "quote", "reason", "yes/no", "description", "other",
-)
+DATE, NUMBER, PERSON, PLACE, ORG, QUOTE = "date", "number", "person", "place", "organisation", "quote"
 
 _MONTHS = r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|December)\b|" \
           r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b\.?)"
 _WEEKDAYS = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-
-# up to three words between "which"/"what" and the noun that names the answer's kind, none of
-# them a verb of the question ("which Japanese defence minister", not "what do Japanese officials")
-_ADJ = r"(?:(?!(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|may|might)\b)[\w’'-]+ ){0,3}"
-_KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
-    # "Who is Sheila Smith?" asks what the named person is, not for a name
-    (DESCRIPTION, re.compile(r"^\s*(?i:who|what)\s+(?i:is|was|are|were)\s+(?:[A-Z][\w.’'-]*(?:\s+|(?=\?))|of\s+|the\s+)+\?*\s*$")),
-    (DATE, re.compile(r"^\s*(?:when|since when|until when|by when)\b|\bwhat (?:date|day|year|month|time)\b|"
-                      r"\b(?:which|what) (?:year|month|day|date|week)\b|\bhow long ago\b|\bin what year\b", re.I)),
-    (NUMBER, re.compile(r"\bhow (?:many|much|far|large|big|high|long|old|often)\b|\bwhat (?:percentage|share|"
-                        r"proportion|fraction|number|amount|figure|sum|total|size|rate|rank|ranking|ordinal)\b|"
-                        r"\bby how much\b|\bwhat (?:is|was|were|are) (?:the |its |her |his |their )?(?:[\w’'-]+ ){0,2}(?:value|size|"
-                        r"figure|amount|number|rate|rating|level|total|share|percentage|budget|cost|price|growth|"
-                        r"population|count|score|revenue|revenues|profit|profits|sales|income|spending|turnover|debt|"
-                        r"deficit|surplus|salary|wage|toll)\b|"
-                        r"\bwhat (?:[\w’'-]+ ){1,2}(?:rate|percentage|amount|sum|total|revenue|profit|sales|income|cost|"
-                        r"price|budget|population|spending|turnover|deficit|surplus|toll)\b", re.I)),
-    (QUOTE, re.compile(r"\bwhat (?:did|does|has|had|do)\b.{0,80}\b(?:call|term|describe|label|dub|brand|say|said|"
-                       r"stress|warn|urge)\w*\b.{0,40}(?:as|\?)?", re.I)),
-    (PERSON, re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:which|what) {adj}(?:person|people|official|"
-                        r"minister|leader|scholar|analyst|expert|professor|president|premier|politician|spokesperson|"
-                        r"spokesman|spokeswoman|chairman|chairwoman|secretary|academic|researcher|diplomat|lawmaker|"
-                        r"senator|ambassador|envoy|economist|scientist|journalist|reporter|head|chief|ceo|"
-                        r"founder|governor|mayor|king|queen|emperor)s?\b(?!-)|"
-                        r"\bname (?:of )?(?:the )?(?:[\w’'-]+ ){0,3}(?:person|official|minister|leader|scholar|analyst|"
-                        r"expert|president|premier|ambassador|spokesperson|spokesman|chairman|secretary|head|chief)s?\b"
-                        .replace("{adj}", _ADJ), re.I)),
-    (PLACE, re.compile(r"^\s*where\b|\b(?:which|what) {adj}(?:city|cities|country|countries|places?|venues?|"
-                       r"island|islands|regions?|seas?|waters|capitals?|prefectures?|provinces?|locations?|buildings?|"
-                       r"bases?|ports?|states?|territory|territories)\b(?!-)|\bin what (?:city|country|place)\b".replace("{adj}", _ADJ), re.I)),
-    (ORG, re.compile(r"\b(?:which|what) {adj}(?:organi[sz]ations?|groups?|party|parties|institutions?|"
-                     r"outlets?|newspapers?|paper|agency|agencies|think tanks?|universit(?:y|ies)|compan(?:y|ies)|"
-                     r"firms?|body|bodies|ministry|ministries|associations?|foundations?|federations?|coalitions?|"
-                     r"broadcasters?|network|forums?|dialogues?|summits?|meetings?|conferences?|mechanisms?|agreements?|"
-                     r"treat(?:y|ies)|pacts?|initiatives?|alliances?)\b(?!-)".replace("{adj}", _ADJ), re.I)),
-    (REASON, re.compile(r"^\s*why\b|\bfor what reason\b|\bwhat (?:caused|prompted|triggered|led to)\b|"
-                        r"\bhow come\b", re.I)),
-    (YESNO, re.compile(r"^\s*(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|must)\b", re.I)),
-]
-
-
-def answer_kind(question: str) -> str:
-    """The kind of answer a question asks for."""
-    return _kind_match(question)[0]
-
-
-def _kind_match(question: str) -> tuple[str, re.Match[str] | None]:
-    for kind, rule in _KIND_RULES:
-        m = rule.search(question)
-        if m:
-            return kind, m
-    return OTHER, None
-
-
-HARD_KINDS = frozenset({DATE, NUMBER, PERSON, DESCRIPTION})
-"""Kinds an answer must show: a "when" question is not answered by a sentence without a date.
-Places and organisations are recognised without a gazetteer, too unreliably to demand one."""
-
-_DURATION = re.compile(r"\b(?:years?|months?|weeks?|days?|hours?|decades?|centuries|minutes?)\b", re.I)
-_PERCENT = re.compile(r"%|\bper ?cent\b", re.I)
-_YEAR_IN = re.compile(r"\b(?:1[5-9]|20)\d\d\b|\b\d0s\b")
-_MONTH_IN = re.compile(_MONTHS + r"|(?i:" + r"\b(?:" + MONTH_NAMES + r")\b)")
-_HOW_MUCH = re.compile(r"\bhow (?:many|much)\s+((?:\S+\s*){1,6})", re.I)
-_VERBISH = re.compile(r"^(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|may|might|"
-                      r"more|less|longer|\w+ed)$", re.I)
-
-
-_PLURALS = frozenset("people men women children police staff personnel cattle feet teeth mice geese".split())
-
-
-def _counted_noun(question: str) -> str | None:
-    """What "how many"/"how much" counts: the first plural noun after it ("how many U.S. troops
-    are ..." -> troops), else the word before its verb ("how much seafood did ..." -> seafood)."""
-    m = _HOW_MUCH.search(question)
-    if not m:
-        return None
-    words = [w.strip("?,.;:") for w in m.group(1).split()][:5]
-    if not words or _VERBISH.match(words[0]):
-        return None
-    before = []
-    for w in words:
-        if _VERBISH.match(w):
-            break
-        if w.lower() in _PLURALS or (
-            len(w) > 3 and w.lower().endswith("s") and "." not in w and not w.lower().endswith("ss")
-        ):
-            return w.lower()
-        before.append(w)
-    # "how much seafood did ..." -> seafood; without a verb within reach the noun is not known
-    return before[-1].lower() if before and len(before) < len(words) else None
-
-
-# Roles a "who"/"which <role>" question can ask for, each with the words that name it in text.
-_ROLE_GROUPS: list[tuple[str, ...]] = [
-    ("leader", "head", "president", "prime minister", "premier", "chairman", "chairwoman", "chair", "chief",
-     "chancellor", "king", "queen", "emperor", "sheikh"),
-    ("spokesperson", "spokesman", "spokeswoman", "spokespeople"),
-    ("ambassador", "envoy"),
-    ("minister", "secretary"),
-    ("scholar", "academic", "professor", "expert", "analyst", "researcher", "scientist", "economist", "university",
-     "institute", "think tank", "foundation", "center", "centre", "council"),
-    ("official", "officer", "diplomat", "bureaucrat"),
-    ("senator", "lawmaker", "legislator", "congressman", "congresswoman", "mp", "parliamentarian"),
-    ("governor", "mayor"),
-    ("journalist", "reporter", "editor", "columnist", "correspondent"),
-]
-_ROLE_WORD = re.compile(
-    r"\b(" + "|".join(sorted({w for g in _ROLE_GROUPS for w in g}, key=len, reverse=True)) + r")s?\b", re.I
-)
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What a question asks for: a kind and, for some, a narrower test of a candidate span."""
-
-    kind: str
-    need: str | None = None
-    """"duration", "percent", "year", "month", "calendar", "count:<word>" for "how many <word>", or
-    "role:<n>" for a person asked for by role ("Japan's ambassador": role group n)."""
-    focus: tuple[str, ...] = ()
-    """For names: the words of the question's phrase naming what is asked for ("Chinese leaders")."""
-
-    def modifiers(self) -> list[str]:
-        """Words of the asking phrase that narrow a role: not the role, not a country, not "name"."""
-        from qa.names import is_country
-
-        roles = {w for g in _ROLE_GROUPS for w in g}
-        out = []
-        for w in self.focus:
-            bare = w.lower().removesuffix("’s").removesuffix("'s")
-            if bare in roles or bare.rstrip("s") in roles or bare in ("name", "the", "of") or is_country(w):
-                continue
-            if len(bare) >= 3:
-                out.append(bare)
-        return out
-
-    @property
-    def hard(self) -> bool:
-        """Whether a sentence without a span of this kind cannot answer ("how long" can be answered
-        in words: "for an extended period")."""
-        return self.kind in HARD_KINDS and self.need != "duration"
-
-    def accepts(self, text: str, cand: Candidate, lo: int = 0, hi: int | None = None) -> bool:
-        """Whether ``cand`` (in the sentence ``text[lo:hi]``) is the narrower thing the question asks for."""
-        hi = len(text) if hi is None else hi
-        span = text[cand.start : cand.end]
-        if self.need is None:
-            return True
-        if self.need == "duration":
-            return bool(_DURATION.search(span))
-        if self.need == "percent":
-            return bool(_PERCENT.search(span))
-        if self.need == "year":
-            return bool(_YEAR_IN.search(span))
-        if self.need == "month":
-            return bool(_MONTH_IN.search(span))
-        if self.need == "calendar":  # a day of a month, not "Friday" or "last year"
-            return bool(_MONTH_IN.search(span) and re.search(r"\d", span)) or bool(re.search(r"\d{4}-\d\d-\d\d", span))
-        if self.need.startswith("role:"):
-            # the role, and every other word of the asking phrase ("defence" in "China's defence
-            # minister"; countries are checked against the name's own introduction elsewhere)
-            group = _ROLE_GROUPS[int(self.need[5:])]
-            sentence = text[lo:hi].lower()
-            if not any(re.search(r"\b" + re.escape(w), sentence) for w in group):
-                return False
-            return all(re.search(r"\b" + re.escape(w[:4].lower()), sentence) for w in self.modifiers())
-        if self.need.startswith("count:"):
-            # the counted thing is named next to the number: "1,200 troops", "three key documents",
-            # "trade has stayed above $300 billion"
-            word = self.need[6:]
-            near = text[max(lo, cand.start - 40) : min(hi, cand.end + 60)].lower()
-            return bool(re.search(r"\b" + re.escape(word[:4]), near))
-        return True
-
-
-_WHO_FOCUS = re.compile(
-    r"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?P<who>[^?]{3,60}?)"
-    r"(?=\s+(?:during|in|at|on|for|from|with|after|before|since|under|between|when|who|that)\b|\s*\??$)",
-    re.IGNORECASE,
-)
-_NOT_FOCUS = frozenset("which what who whom whose where when in at of the a an".split())
-
-
-def focus(question: str, match: re.Match[str] | None = None) -> list[str]:
-    """The words of the phrase naming what is asked for: "Which Chinese leaders did ...?" ->
-    ["Chinese", "leaders"]; "Who is Japan's prime minister?" -> ["Japan's", "prime", "minister"]."""
-    if match is None:
-        match = _kind_match(question)[1]
-    words = [w for w in (match.group(0).split() if match else []) if w.lower() not in _NOT_FOCUS]
-    if words:
-        return words
-    who = _WHO_FOCUS.search(question)
-    return who.group("who").split() if who else []
-
-
-def analyze(question: str) -> Spec:
-    """The kind of answer ``question`` asks for and any narrower need."""
-    kind, match = _kind_match(question)
-    q = question.lower()
-    need = None
-    if kind == NUMBER:
-        if re.search(r"\bhow long\b(?! ago)", q):
-            need = "duration"
-        elif re.search(r"\b(?:percentage|percent|proportion|share|rate)\b", q):
-            need = "percent"
-        else:
-            noun = _counted_noun(question)
-            if noun:
-                need = "count:" + noun
-    elif kind == PERSON:
-        m = _ROLE_WORD.search(question)
-        if m:
-            word = m.group(1).lower()
-            need = "role:" + str(next(i for i, g in enumerate(_ROLE_GROUPS) if word in g))
-    elif kind == DATE:
-        if re.search(r"\b(?:what|which|in which|in what) year\b", q):
-            need = "year"
-        elif re.search(r"\b(?:what|which|in which|in what) month\b", q):
-            need = "month"
-        elif re.search(r"\b(?:what|which|on which|on what) (?:date|day)\b", q):
-            need = "calendar"
-    return Spec(kind, need, tuple(focus(question, match)) if kind in (PERSON, PLACE, ORG) else ())
-
 
 # --------------------------------------------------------------------------- candidate spans
 
@@ -302,9 +76,6 @@ _NAME_SPAN = re.compile(
 _DATE_WORD = re.compile(r"^(?:" + _MONTHS + r"|" + _WEEKDAYS + r")$")
 _CONNECTOR = re.compile(r"^(?:bin|al|de|van|von|der|da|di|of|the|on|for|and)$")
 _QUOTE_SPAN = re.compile(r"[“\"]([^”\"\n]{2,240})[”\"]|‘([^’\n]{2,120})’")
-_REASON_SPAN = re.compile(r"\b(?:because|due to|since|as a result of|owing to|in response to|following|after|"
-                          r"given|amid)\b[^.;]*", re.I)
-
 _NOT_NAMES = re.compile(
     r"^(?:" + _MONTHS + r"|" + _WEEKDAYS + r"|The|A|An|In|On|At|But|And|Or|As|Still|Also|However|Even|"
     r"Under|While|During|Since|After|Before|Despite|Although|Some|Many|Last|This|That|These|Those|It|He|She|"
@@ -345,27 +116,6 @@ def _trim_title(text: str, start: int, end: int) -> tuple[int, int]:
         if s < end:
             return s, end
     return start, end
-
-
-_INTRO_WORD = re.compile(r"[\w’'.-]+")
-
-
-def introduction(text: str, lo: int, start: int) -> list[str]:
-    """The words that introduce a name: the run of capitalised or title words right before it
-    ("welcome Italian Prime Minister | Giorgia Meloni" -> Italian, Prime, Minister)."""
-    words = [(m.start(), m.group(0)) for m in _INTRO_WORD.finditer(text, lo, start)]
-    intro: list[str] = []
-    for pos, word in reversed(words):
-        if text[pos + len(word) : start].strip():
-            break  # punctuation between the word and the name
-        if word[0].isupper() or word.lower() in ("spokesperson", "spokesman", "minister", "president", "scholar",
-                                                  "analyst", "professor", "expert", "chairman", "secretary", "premier",
-                                                  "official", "leader", "scientist", "economist", "ambassador"):
-            intro.append(word)
-            start = pos
-            continue
-        break
-    return list(reversed(intro))
 
 
 def names_in(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
@@ -443,9 +193,6 @@ def candidates(text: str, lo: int, hi: int, kind: str) -> list[Candidate]:
         for m in _QUOTE_SPAN.finditer(text, lo, hi):
             g = 1 if m.group(1) is not None else 2
             found.append(Candidate(m.start(g), m.end(g), QUOTE))
-    elif kind == REASON:
-        for m in _REASON_SPAN.finditer(text, lo, hi):
-            found.append(Candidate(m.start(), m.end(), REASON))
     return found
 
 
@@ -473,65 +220,6 @@ def _is_heading(text: str) -> bool:
 def _preceded_by(text: str, start: int, words: tuple[str, ...]) -> bool:
     before = text[max(0, start - 8) : start].split()
     return bool(before) and before[-1].lower() in words
-
-
-_EDGE_CONNECTOR = re.compile(r"^(?:of|the|on|for|and|at|in|from|to|with|a|an|’s|'s|,)$", re.I)
-
-
-def trim_known(text: str, cand: Candidate, known: Callable[[str], bool]) -> Candidate | None:
-    """``cand`` without leading or trailing words the question already says (and the connectors
-    left dangling): "Bonji Ohara of the Sasakawa Peace Foundation" asked about Ohara ->
-    "Sasakawa Peace Foundation". None when nothing new is left."""
-    words = [(m.start(), m.end()) for m in re.finditer(r"[^\s,]+", text[cand.start : cand.end])]
-    words = [(cand.start + a, cand.start + b) for a, b in words]
-
-    def drop(i: int) -> bool:
-        word = text[words[i][0] : words[i][1]]
-        return known(word) or bool(_EDGE_CONNECTOR.match(word))
-
-    changed = False
-    while words and drop(0):
-        words.pop(0)
-        changed = True
-    while words and drop(-1):
-        words.pop()
-        changed = True
-    if not words:
-        return None
-    if not changed:
-        return cand
-    return Candidate(words[0][0], words[-1][1], cand.kind)
-
-
-_APPOSITIVE_AFTER = re.compile(r"(?:’s|'s)?,\s+((?:a|an|the)\s+[^,;.“”\"]{3,160}?)(?=[,;.]|\s+(?:said|says|told)\b)")
-_OF_ORG_AFTER = re.compile(r"\s+(?:of|at|from)\s+(?:the\s+)?([A-Z][^,;.“”\"]{2,100}?)(?=\s+(?:says?|said|argues?|argued|warns?|warned|"
-                           r"has|have|is|are|was|who|wrote|writes|expects?|told|believes?|thinks?)\b|[,;.])")
-_ROLE_BEFORE = re.compile(r"((?:[A-Z][\w.-]*\s+)*(?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*)\s+$")
-
-
-def describe(text: str, lo: int, hi: int, name: str) -> Candidate | None:
-    """What the sentence ``text[lo:hi]`` says the named person or thing is: an appositive after the
-    name (", a professor of politics at ..."), an affiliation ("of the Council on Foreign
-    Relations"), or a role written before it ("spokesperson Wang Wenbin")."""
-    parts = [w for w in name.split() if w[:1].isupper()]
-    if not parts:
-        return None
-    at = text.find(parts[-1], lo, hi)
-    if at < 0:
-        return None
-    after = at + len(parts[-1])
-    for pattern in (_APPOSITIVE_AFTER, _OF_ORG_AFTER):
-        m = pattern.match(text, after, hi)
-        if m:
-            return Candidate(m.start(1), m.end(1), DESCRIPTION)
-    first = text.find(parts[0], lo, hi)
-    m = _ROLE_BEFORE.search(text, lo, first if first >= 0 else at)
-    if m and m.end(1) > m.start(1) and not re.search(
-        r"\b(?:said|says|told|and|but|the|a|an|as|such|like|including|by|with|to|of|for|from|at|in|on)\b", m.group(1)
-    ):
-        return Candidate(m.start(1), m.end(1), DESCRIPTION)
-    return None
-
 
 
 def kind_of(text: str, start: int, end: int, lo: int, hi: int) -> str:

@@ -1,0 +1,86 @@
+"""SQuAD 2.0: the official metrics (logic), `qa eval --squad` through the real reader, and floors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa import squad
+
+from .conftest import ROOT, run_qa
+
+DEV = ROOT.parent / "shared" / "datasets" / "squad2" / "dev-3-articles.json"
+
+
+def _q(qid: str, answers: list[str]) -> squad.SquadQuestion:
+    return squad.SquadQuestion(id=qid, question="?", answers=answers, starts=[0] * len(answers), title="t",
+                               paragraph=0, context="")
+
+
+def test_official_normalisation_and_scores() -> None:
+    assert squad.normalize_answer("The  Normans, of France!") == "normans of france"
+    assert squad.scores(_q("a", ["in the 10th and 11th centuries", "10th and 11th centuries"]),
+                        "10th and 11th centuries") == (1, 1.0)
+    exact, f1 = squad.scores(_q("a", ["Denmark, Iceland and Norway"]), "Iceland and Norway")
+    assert exact == 0 and f1 == pytest.approx(2 * 1.0 * 0.75 / 1.75)
+    assert squad.scores(_q("b", []), "") == (1, 1.0)  # abstaining on an unanswerable question
+    assert squad.scores(_q("b", []), "France") == (0, 0.0)
+
+
+def test_official_metrics_and_best_threshold() -> None:
+    questions = [_q("a", ["France"]), _q("b", []), _q("c", ["Rollo"])]
+    preds = {"a": "France", "b": "Paris", "c": "Charles"}
+    na = {"a": 0.1, "b": 0.6, "c": 0.9}
+    m = squad.evaluate(questions, preds, na)
+    assert m["total"] == 3 and m["HasAns_total"] == 2 and m["NoAns_total"] == 1
+    assert m["exact"] == pytest.approx(100 / 3) and m["HasAns_exact"] == 50.0 and m["NoAns_exact"] == 0.0
+    # answering only "a" (no-answer probability 0.1) is best: a right, b and c abstained
+    assert m["best_exact"] == pytest.approx(200 / 3) and m["best_exact_thresh"] == 0.1
+
+
+def test_bad_squad_files_are_one_clear_error(tmp_path: Path, qa_env: dict[str, str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": [{"title": "x"}]}')
+    proc = run_qa(["eval", "--squad", str(bad)], qa_env)
+    assert proc.returncode == 2 and "is not a SQuAD 2.0 JSON file" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_qa(["eval", "--reader-only"], qa_env)
+    assert proc.returncode == 2 and "--reader-only only goes with --squad" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def small_squad(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two dev paragraphs with all their questions."""
+    data = json.loads(DEV.read_text(encoding="utf-8"))
+    article = data["data"][0]
+    small = {"version": "v2.0", "data": [{"title": article["title"], "paragraphs": article["paragraphs"][:2]}]}
+    path = tmp_path_factory.mktemp("squad") / "small.json"
+    path.write_text(json.dumps(small), encoding="utf-8")
+    return path
+
+
+def test_eval_squad_json_speaks_the_official_keys(small_squad: Path, qa_env: dict[str, str],
+                                                  tmp_path: Path) -> None:
+    proc = run_qa(["eval", "--squad", str(small_squad), "--json", "--index", str(tmp_path / "index")], qa_env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    official = data["metrics"]["squad"]
+    assert set(official) >= {"exact", "f1", "total", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1",
+                             "best_f1", "best_f1_thresh", "best_exact", "best_exact_thresh"}
+    ids = {qa["id"] for p in json.loads(small_squad.read_text())["data"][0]["paragraphs"] for qa in p["qas"]}
+    assert {q["id"] for q in data["questions"]} == ids and official["total"] == len(ids)
+    assert 0 <= official["f1"] <= 100 and "article_recall@1" in data["metrics"]
+    assert [r["threshold"] for r in data["sweep"]][:2] == [0.0, 0.05]
+    for q in data["questions"]:
+        assert set(q) >= {"id", "question", "abstained", "answer", "citations", "labels"}
+
+
+def test_eval_squad_reader_only(small_squad: Path, qa_env: dict[str, str]) -> None:
+    proc = run_qa(["eval", "--squad", str(small_squad), "--reader-only", "--json"], qa_env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["reader_only"] is True
+    assert data["metrics"]["squad"]["HasAns_f1"] > 40  # these are easy paragraphs for it
+    text = run_qa(["eval", "--squad", str(small_squad), "--reader-only"], qa_env)
+    assert text.returncode == 0 and "HasAns F1" in text.stdout
