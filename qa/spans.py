@@ -231,10 +231,13 @@ def kind_of(text: str, start: int, end: int, lo: int, hi: int) -> str:
     width = max(1, end - start)
 
     def covered(kind: str) -> bool:
-        # most of the span, or for a person the name closing it ("Italian Prime Minister Giorgia Meloni")
-        return any(start <= c.start and c.end <= end and ((c.end - c.start) / width >= 0.6
-                                                          or (kind == PERSON and c.end == end))
-                   for c in candidates(text, lo, hi, kind))
+        # most of the span lies in one such candidate ("March" of "the end of March"), or for a
+        # person the name closes it ("Italian Prime Minister Giorgia Meloni")
+        for c in candidates(text, lo, hi, kind):
+            overlap = min(end, c.end) - max(start, c.start)
+            if overlap / width >= 0.6 or (kind == PERSON and start <= c.start and c.end == end):
+                return True
+        return False
 
     for kind in (DATE, PERSON, NUMBER, QUOTE):
         if covered(kind):

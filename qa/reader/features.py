@@ -37,29 +37,38 @@ class Window:
         return inside[0], inside[-1]
 
 
-def load_reader_tokenizer(path: str, max_length: int, stride: int):  # noqa: ANN201 - tokenizers.Tokenizer
-    """The model's tokenizer set for question + passage windows (the bundled file fixes 128
-    tokens and padding, so both are set here explicitly)."""
-    from tokenizers import Tokenizer
+class ReaderTokenizer:
+    """The model's tokenizer twice: for question + passage windows, and plain (to measure and cut
+    the question; the windowing one refuses a first sequence longer than a window)."""
 
-    tok = Tokenizer.from_file(path)
-    tok.no_padding()
-    tok.enable_truncation(max_length=max_length, stride=stride, strategy="only_second")
-    return tok
+    def __init__(self, path: str, max_length: int, stride: int) -> None:
+        from tokenizers import Tokenizer
+
+        # the bundled file fixes 128 tokens and padding: both are set here explicitly
+        self.pairs = Tokenizer.from_file(path)
+        self.pairs.no_padding()
+        self.pairs.enable_truncation(max_length=max_length, stride=stride, strategy="only_second")
+        self.plain = Tokenizer.from_file(path)
+        self.plain.no_padding()
+        self.plain.no_truncation()
+
+    def cut_question(self, question: str) -> str:
+        """The question cut to MAX_QUESTION_TOKENS word pieces (very long questions are rare)."""
+        enc = self.plain.encode(question, add_special_tokens=False)
+        if len(enc.ids) <= MAX_QUESTION_TOKENS:
+            return question
+        return question[: enc.offsets[MAX_QUESTION_TOKENS - 1][1]]
 
 
-def _cut_question(tok, question: str) -> str:  # noqa: ANN001
-    """The question cut to MAX_QUESTION_TOKENS word pieces (very long questions are rare)."""
-    enc = tok.encode(question, add_special_tokens=False)
-    if len(enc.ids) <= MAX_QUESTION_TOKENS:
-        return question
-    return question[: enc.offsets[MAX_QUESTION_TOKENS - 1][1]]
+def load_reader_tokenizer(path: str, max_length: int, stride: int) -> ReaderTokenizer:
+    """The tokenizer set for question + passage windows of ``max_length`` word pieces."""
+    return ReaderTokenizer(path, max_length, stride)
 
 
-def windows(tok, question: str, passages: list[str]) -> list[Window]:  # noqa: ANN001
+def windows(tok: ReaderTokenizer, question: str, passages: list[str]) -> list[Window]:
     """Every window of every passage, paired with the question."""
-    q = _cut_question(tok, question)
-    encodings = tok.encode_batch([(q, p) for p in passages])
+    q = tok.cut_question(question)
+    encodings = tok.pairs.encode_batch([(q, p) for p in passages])
     out: list[Window] = []
     for n, enc in enumerate(encodings):
         for e in [enc, *enc.overflowing]:
