@@ -221,6 +221,21 @@ def _onnx_ready(path: Path) -> bool:
         return False
 
 
+def move_into_place(staged: Path, staged_weights: Path, tmp: Path, path: Path, weights: Path) -> None:
+    """Move a checked ONNX model saved with external weights to its final names: the graph names
+    its weights file, so it is rewritten to the final name before both are moved."""
+    import onnx
+
+    model = onnx.load(str(staged), load_external_data=False)
+    for tensor in model.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = weights.name
+    os.replace(staged_weights, weights)
+    onnx.save_model(model, str(tmp))
+    os.replace(tmp, path)
+
+
 def export_onnx(path: Path) -> float:
     """Export the model to ONNX at ``path`` (atomically) and return the lowest cosine between its
     embeddings and sentence-transformers' on check texts; refuses to keep a model below 0.99999."""
@@ -270,15 +285,7 @@ def export_onnx(path: Path) -> float:
         cosine = float((want * got).sum(axis=1).min())
         if cosine < EXPORT_MIN_COSINE:
             raise ModelError(f"the exported ONNX model disagrees with sentence-transformers (cosine {cosine:.6f})")
-        # the graph names its weights file; rewrite it to the final name before moving both
-        model = onnx.load(str(staged), load_external_data=False)
-        for tensor in model.graph.initializer:
-            for entry in tensor.external_data:
-                if entry.key == "location":
-                    entry.value = weights.name
-        os.replace(staged_weights, weights)
-        onnx.save_model(model, str(tmp))
-        os.replace(tmp, path)
+        move_into_place(staged, staged_weights, tmp, path, weights)
         write_atomic(path.with_suffix(".json"), json.dumps({
             "model": model_id(), "bytes": path.stat().st_size, "weights_bytes": weights.stat().st_size,
             "min_cosine": cosine,

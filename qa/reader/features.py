@@ -142,3 +142,12 @@ def best_span(w: Window, start_logits: np.ndarray, end_logits: np.ndarray) -> Sp
         score=float(grid[a, b]),
         null=float(start_logits[0] + end_logits[0]),
     )
+
+
+def merge(old: SpanScore | None, new: SpanScore) -> SpanScore:
+    """Two windows of one passage as one: the better span, and the lower no-answer score (a
+    window that does not see the answer says "none", so the one that does decides)."""
+    if old is None:
+        return new
+    keep = new if new.score > old.score else old
+    return SpanScore(keep.passage, keep.start, keep.end, keep.score, min(old.null, new.null))

@@ -104,7 +104,7 @@ def export_onnx(folder: Path, weights: Path = WEIGHTS) -> float:
     import onnx
     import torch
 
-    from qa.embedding import model_dir
+    from qa.embedding import model_dir, move_into_place
     from qa.index import write_atomic
 
     wid = weights_id(weights)
@@ -146,14 +146,7 @@ def export_onnx(folder: Path, weights: Path = WEIGHTS) -> float:
                    float(np.abs(want.end_logits.numpy() - got[1])[real].max()))
         if diff > EXPORT_MAX_DIFF:
             raise ModelError(f"the assembled ONNX reader disagrees with torch (logit difference {diff:.5f})")
-        graph = onnx.load(str(staged), load_external_data=False)
-        for tensor in graph.graph.initializer:
-            for entry in tensor.external_data:
-                if entry.key == "location":
-                    entry.value = data.name
-        os.replace(staged_data, data)
-        onnx.save_model(graph, str(tmp))
-        os.replace(tmp, path)
+        move_into_place(staged, staged_data, tmp, path, data)
         stat = weights.stat()
         write_atomic(folder / "reader.json", json.dumps({
             "weights": wid, "weights_size": stat.st_size, "weights_mtime_ns": stat.st_mtime_ns,
@@ -241,12 +234,5 @@ class OnnxReader:
             with self._lock:  # one session serves one call at a time
                 starts, ends = self._run.run(None, F.batch_arrays(chunk))
             for w, s, e in zip(chunk, starts, ends, strict=True):
-                span = F.best_span(w, s, e)
-                old = best.get(w.passage)
-                if old is None:
-                    best[w.passage] = span
-                else:
-                    keep = span if span.score > old.score else old
-                    best[w.passage] = F.SpanScore(keep.passage, keep.start, keep.end, keep.score,
-                                                  min(old.null, span.null))
+                best[w.passage] = F.merge(best.get(w.passage), F.best_span(w, s, e))
         return [best.get(n, F.SpanScore(n, 0, 0, float("-inf"), float("inf"))) for n in range(len(passages))]

@@ -148,14 +148,7 @@ def predict(model, tok, questions: list[squad.SquadQuestion], batch_size: int = 
             out = model(**{k: torch.from_numpy(v) for k, v in arrays.items()})
             starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
             for (q, w), s, e in zip(chunk, starts, ends, strict=True):
-                span = F.best_span(w, s, e)
-                old = best.get(q.id)
-                # the question's null score is its most confident window's; its span the best one
-                if old is None:
-                    best[q.id] = span
-                else:
-                    keep = span if span.score > old.score else old
-                    best[q.id] = F.SpanScore(keep.passage, keep.start, keep.end, keep.score, min(old.null, span.null))
+                best[q.id] = F.merge(best.get(q.id), F.best_span(w, s, e))
     return best
 
 
