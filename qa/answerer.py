@@ -2,8 +2,8 @@
 
 retrieval -> reader -> decision:
 
-1. The reader (``qa.reader``) reads the top ``PASSAGES_READ`` passages with the question and
-   gives, for each, its best span and its no-answer score.
+1. The reader (``qa.reader``) reads the top passages with the question (two, and two more when
+   those do not answer confidently) and gives, for each, its best span and its no-answer score.
 2. Each passage's span is a candidate; its confidence is a logistic model of the span's margin
    over the no-answer score, the span's own score and the passage's retrieval score, with
    weights that ``qa eval --calibrate`` fits (stored in the config as ``confidence_weights``).
@@ -25,7 +25,13 @@ from qa.models import Answer, Span
 from qa.retriever import PassageRetriever, Retrieval
 
 PASSAGES_READ = 4
-"""How many of the top passages the reader reads (measured with `qa eval`; see the README)."""
+"""How many of the top passages the reader reads at most (measured with `qa eval`; see the README)."""
+FIRST_READ = 2
+"""The reader reads the top two passages first ..."""
+READ_MORE_BELOW = 0.3
+"""... and the rest only when its best candidate there is less confident than this: measured on
+both question sets, the answers and abstentions are the same as when reading all four (SQuAD dev
+exactly, the own set one more right sentence), with a third fewer passages read."""
 
 
 @dataclass(frozen=True)
@@ -117,12 +123,19 @@ class Answerer:
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
-    def answer(self, question: str, retrieval: Retrieval, threshold: float, weights: Sequence[float]) -> Decision:
-        """Read the top passages and answer ``question``, or abstain below ``threshold``."""
+    def answer(self, question: str, retrieval: Retrieval, threshold: float, weights: Sequence[float],
+               read_all: bool = False) -> Decision:
+        """Read the top passages and answer ``question``, or abstain below ``threshold``; with
+        ``read_all`` (calibration), every passage up to ``passages_read`` is read."""
         if len(retrieval.order) == 0:
             return Decision(None, None, 0.0, "the index holds no passages")
-        read = [int(p) for p in retrieval.order[: self.passages_read]]
+        read = [int(p) for p in retrieval.order[: min(FIRST_READ, self.passages_read)]]
         candidates = self.read(question, read, retrieval, weights)
+        more = [int(p) for p in retrieval.order[len(read) : self.passages_read]]
+        if more and (read_all or not candidates or candidates[0].confidence < READ_MORE_BELOW):
+            candidates = sorted(candidates + self.read(question, more, retrieval, weights, first_rank=len(read)),
+                                key=lambda c: (-c.confidence, c.rank))
+            read += more
         ranking = [int(p) for p in retrieval.order]
         if not candidates:
             return Decision(None, read[0], 0.0, "the passages read hold no text to answer from", [], ranking)
@@ -145,14 +158,17 @@ class Answerer:
         )
         return Decision(answer, best.passage, best.confidence, None, candidates, ranking)
 
-    def read(self, question: str, passages: list[int], retrieval: Retrieval, model: Sequence[float]) -> list[Candidate]:
-        """One candidate per passage, most confident first (ties: retrieval order)."""
+    def read(self, question: str, passages: list[int], retrieval: Retrieval, model: Sequence[float],
+             first_rank: int = 0) -> list[Candidate]:
+        """One candidate per passage (the passages at retrieval ranks ``first_rank``, ...), most
+        confident first (ties: retrieval order)."""
         index = self.index
         texts = [index.passage(p).text for p in passages]
         spans = self.reader.read(question, texts)  # type: ignore[attr-defined]
         weights = {t: self.idf(t) for t in dict.fromkeys(retrieval.terms)}
         found = []
-        for rank, (p, span) in enumerate(zip(passages, spans, strict=True)):
+        for i, (p, span) in enumerate(zip(passages, spans, strict=True)):
+            rank = first_rank + i
             if span.end <= span.start:
                 continue
             article, offset = int(index.passages[p, 0]), int(index.passages[p, 1])
@@ -165,7 +181,7 @@ class Answerer:
                           sentence_end=s_end, span_score=span.score, null_score=span.null,
                           retrieval=float(retrieval.scores[rank]),
                           sentence_coverage=self.coverage(weights, set(self.analyze(text[s_start:s_end]))),
-                          passage_coverage=self.coverage(weights, set(self.analyze(texts[rank]))),
+                          passage_coverage=self.coverage(weights, set(self.analyze(texts[i]))),
                           similarity=similarity)
             found.append(replace(c, confidence=confidence(c.features(), model)))
         return sorted(found, key=lambda c: (-c.confidence, c.rank))

@@ -362,7 +362,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     k = args.k or service.settings.top_k
     modes = ["dense", "lexical", "hybrid"] if args.compare else [args.retriever or service.settings.retriever]
-    runs = {m: evaluate.run(service, questions, k, m, threshold=0.0 if args.calibrate else None) for m in modes}
+    runs = {m: evaluate.run(service, questions, k, m, threshold=0.0 if args.calibrate else None,
+                            read_all=args.calibrate) for m in modes}
     results = {m: evaluate.metrics(o, k, relevant) for m, o in runs.items()}
 
     if args.calibrate:

@@ -161,11 +161,14 @@ def run(
     k: int,
     retriever: str,
     threshold: float | None = None,
+    read_all: bool = False,
 ) -> list[Outcome]:
-    """Ask every question through ``service.trace`` and collect outcomes."""
+    """Ask every question through ``service.trace`` and collect outcomes; ``read_all`` reads
+    every passage the reader may read (calibration fits on all of them)."""
     outcomes = []
     for q in questions:
-        trace = service.trace(q.question, k=k, retriever=retriever, threshold=threshold)  # type: ignore[attr-defined]
+        trace = service.trace(q.question, k=k, retriever=retriever, threshold=threshold,  # type: ignore[attr-defined]
+                              read_all=read_all)
         r = trace.result
         result = EvalResult(
             id=q.id, question=q.question, abstained=r.abstained, answer=r.answer, citations=r.citations, labels=[]

@@ -239,6 +239,7 @@ class QAService:
         threshold: float | None = None,
         previous: PreviousTurn | None = None,
         weights: tuple[float, ...] | None = None,
+        read_all: bool = False,
     ) -> Trace:
         """``ask`` with everything behind the answer: the full ranking and the scored sentences."""
         cleaned, notices = clean_question(question)
@@ -260,7 +261,7 @@ class QAService:
         vectors = self.embedder.encode_queries([cleaned])
         retrieval = retriever_.search(vectors[0], cleaned, mode)
         limit = self.settings.abstain_threshold if threshold is None else threshold
-        decision = answerer.answer(cleaned, retrieval, limit, weights or self.settings.confidence_weights)
+        decision = answerer.answer(cleaned, retrieval, limit, weights or self.settings.confidence_weights, read_all)
         order = decision.ranking[:k]
         lead = decision.passage
         if decision.answer is not None and lead is not None and order[0] != lead:
