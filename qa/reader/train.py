@@ -264,4 +264,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from qa.errors import QAError
+
+    try:
+        main()
+    except QAError as exc:  # a missing or malformed data file: one line, not a traceback
+        sys.stderr.write(f"qa.reader.train: error: {exc}\n")
+        raise SystemExit(2) from None
