@@ -334,6 +334,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError("choose one of --compare and --calibrate")
     if args.reader_only and not args.squad:
         raise UsageError("--reader-only only goes with --squad FILE")
+    if args.squad and args.compare:
+        raise UsageError("--squad FILE runs one retriever; choose it with --retriever instead of --compare")
     if args.squad and (args.questions or args.calibrate):
         raise UsageError("--squad FILE replaces --questions and does not calibrate; calibrate on your own question set")
     squad_questions = None
