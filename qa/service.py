@@ -250,6 +250,7 @@ class QAService:
         if k < 1:
             raise UsageError(f"-k must be at least 1 (got {k})")
         mode = retriever or self.settings.retriever
+        self.reader()  # a missing or damaged reader is reported before any indexing work
         data = self.ensure_index(progress=progress, check=check)
         with self._lock:
             retriever_, answerer = self._retriever, self._answerer

@@ -80,15 +80,17 @@ def test_a_damaged_weights_file_is_one_clear_error(tmp_path: Path, qa_env: dict[
     with pytest.raises(ModelError, match="damaged"):
         OnnxReader(tmp_path / "cache", weights=bad)
     env = {**qa_env, "QA_READER_WEIGHTS": str(bad)}
-    proc = run_qa(["ask", "Who is Japan's prime minister?"], env)
+    # reported before any indexing: a fresh index folder stays empty
+    proc = run_qa(["ask", "Who is Japan's prime minister?", "--index", str(tmp_path / "index")], env)
     assert proc.returncode == 2
     assert proc.stderr.startswith("qa: error: the reader's weights") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+    assert not any((tmp_path / "index").glob("*/*"))
 
 
 def test_a_missing_weights_file_is_one_clear_error(tmp_path: Path, qa_env: dict[str, str]) -> None:
     env = {**qa_env, "QA_READER_WEIGHTS": str(tmp_path / "gone.safetensors")}
-    proc = run_qa(["ask", "Who is Japan's prime minister?"], env)
+    proc = run_qa(["ask", "Who is Japan's prime minister?", "--index", str(tmp_path / "index")], env)
     assert proc.returncode == 2 and "are missing" in proc.stderr and "Traceback" not in proc.stderr
 
 
