@@ -5,7 +5,8 @@ retrieval -> reader -> decision:
 1. The reader (``qa.reader``) reads the top passages with the question (two, and two more when
    those do not answer confidently) and gives, for each, its best span and its no-answer score.
 2. Each passage's span is a candidate; its confidence is a logistic model of the span's margin
-   over the no-answer score, the span's own score and the passage's retrieval score, with
+   over the no-answer score, the span's own score, the passage's retrieval score, the question's
+   terms in the sentence and the passage, and the sentence's similarity to the question, with
    weights that ``qa eval --calibrate`` fits (stored in the config as ``confidence_weights``).
 3. The most confident candidate is the answer, and the sentence(s) holding it its sentence;
    below the calibrated ``abstain_threshold``, the answerer abstains.
@@ -129,11 +130,12 @@ class Answerer:
         ``read_all`` (calibration), every passage up to ``passages_read`` is read."""
         if len(retrieval.order) == 0:
             return Decision(None, None, 0.0, "the index holds no passages")
+        terms = {t: self.idf(t) for t in dict.fromkeys(retrieval.terms)}
         read = [int(p) for p in retrieval.order[: min(FIRST_READ, self.passages_read)]]
-        candidates = self.read(question, read, retrieval, weights)
+        candidates = self.read(question, read, retrieval, terms, weights)
         more = [int(p) for p in retrieval.order[len(read) : self.passages_read]]
         if more and (read_all or not candidates or candidates[0].confidence < READ_MORE_BELOW):
-            candidates = sorted(candidates + self.read(question, more, retrieval, weights, first_rank=len(read)),
+            candidates = sorted(candidates + self.read(question, more, retrieval, terms, weights, first_rank=len(read)),
                                 key=lambda c: (-c.confidence, c.rank))
             read += more
         ranking = [int(p) for p in retrieval.order]
@@ -158,14 +160,13 @@ class Answerer:
         )
         return Decision(answer, best.passage, best.confidence, None, candidates, ranking)
 
-    def read(self, question: str, passages: list[int], retrieval: Retrieval, model: Sequence[float],
-             first_rank: int = 0) -> list[Candidate]:
+    def read(self, question: str, passages: list[int], retrieval: Retrieval, weights: dict[str, float],
+             model: Sequence[float], first_rank: int = 0) -> list[Candidate]:
         """One candidate per passage (the passages at retrieval ranks ``first_rank``, ...), most
-        confident first (ties: retrieval order)."""
+        confident first (ties: retrieval order); ``weights`` are the question's terms' IDFs."""
         index = self.index
         texts = [index.passage(p).text for p in passages]
         spans = self.reader.read(question, texts)  # type: ignore[attr-defined]
-        weights = {t: self.idf(t) for t in dict.fromkeys(retrieval.terms)}
         found = []
         for i, (p, span) in enumerate(zip(passages, spans, strict=True)):
             rank = first_rank + i

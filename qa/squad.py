@@ -202,10 +202,12 @@ def open_metrics(questions: list[SquadQuestion], outcomes: list, threshold: floa
 
 def sweep(questions: list[SquadQuestion], outcomes: list, steps: int = 20) -> list[dict[str, float]]:
     """HasAns F1, NoAns accuracy and overall F1 at thresholds from 0 to 1."""
+    by_id = {o.question.id: o for o in outcomes}
     rows = []
     for i in range(steps + 1):
         t = i / steps
-        m = open_metrics(questions, outcomes, t)
+        m = evaluate(questions, {q.id: (by_id[q.id].best_span or "") if by_id[q.id].confidence >= t else ""
+                                 for q in questions})
         rows.append({"threshold": t, "f1": m["f1"], "HasAns_f1": m.get("HasAns_f1", 0.0),
                      "NoAns_exact": m.get("NoAns_exact", 0.0), "exact": m["exact"]})
     return rows
