@@ -264,7 +264,7 @@ def _report_dict(report: IndexReport) -> dict[str, Any]:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from qa.safe_text import safe_json
+    from qa.safe_text import counted, safe_json
 
     service = _service(args)
     with _ProgressPrinter() as progress:
@@ -279,7 +279,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         changes = [f"{len(x)} {name}" for x, name in ((report.added, "added"), (report.changed, "changed"),
                                                       (report.removed, "removed")) if x]
         summary = ("rebuilt index" if report.rebuilt else "refreshed index") + (f" ({', '.join(changes)})" if changes else "")
-    print(f"{summary}: {report.articles} articles, {report.passages} passages, {report.sentences} sentences "
+    print(f"{summary}: {counted(report.articles, 'article')}, {counted(report.passages, 'passage')}, "
+          f"{counted(report.sentences, 'sentence')} "
           f"in {report.seconds:.1f} s → {report.path.parent}")
     return 0
 
@@ -287,7 +288,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_sources(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from qa.safe_text import printable, safe_json
+    from qa.safe_text import counted, printable, safe_json
 
     service = _service(args)
     with _ProgressPrinter() as progress:
@@ -300,7 +301,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     for s in items:
         outlet = f"{s.outlet} — " if s.outlet else ""
         print(f"{printable(s.source):<{width}}  {s.date or '—':<10}  {s.passages:>8}  {printable(outlet + s.title)}")
-    print(f"{len(items)} articles, {sum(s.passages for s in items)} passages")
+    print(f"{counted(len(items), 'article')}, {counted(sum(s.passages for s in items), 'passage')}")
     return 0
 
 

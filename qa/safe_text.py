@@ -36,3 +36,8 @@ def safe_json(value: Any, **kwargs: Any) -> str:
     printing it cannot send an escape sequence to the terminal."""
     text = json.dumps(value, ensure_ascii=False, **kwargs)
     return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun`` in agreement: "1 article", "3 articles" (regular plurals only)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -25,6 +25,7 @@ def make(service: QAService, tmp_path: Path):  # noqa: ANN201
 def steps(*questions: str, keys: tuple[str, ...] = (), theme: str | None = None):  # noqa: ANN201
     async def run(pilot) -> None:  # noqa: ANN001
         app = pilot.app
+        app.query_one(QuestionInput).cursor_blink = False  # a blinking cursor makes snapshots flaky
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -57,7 +58,19 @@ def test_snapshot_answered_light_theme(snap_compare, service: QAService, tmp_pat
     assert snap_compare(make(service, tmp_path), run_before=steps(ANSWERABLE, theme="textual-light"))
 
 
-def test_snapshot_abstained(snap_compare, service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+ONE_PASSAGE_ARTICLE = """Port of Kobe Reopens Its Eastern Pier
+
+Kobe, Feb. 2 (Test Wire)–The eastern pier of the Port of Kobe reopened on Monday after a year of repairs, the city said. Container traffic is expected to return to its former level by the summer.
+"""
+
+
+def test_snapshot_abstained(snap_compare, tmp_path: Path, qa_env: dict[str, str]) -> None:  # noqa: ANN001
+    # one passage: which passages are "closest" to a question nothing answers is a near-tie on
+    # the seeds, and near-ties may order differently on another CPU
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "port.txt").write_text(ONE_PASSAGE_ARTICLE, encoding="utf-8")
+    service = QAService(load_settings({"corpus": corpus, "index": tmp_path / "index"}, env=qa_env))
     assert snap_compare(make(service, tmp_path), run_before=steps(UNANSWERABLE))
 
 

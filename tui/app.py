@@ -25,6 +25,7 @@ from qa.errors import QAError
 from qa.followup import PreviousTurn
 from qa.history import Conversation, HistoryStore, Turn, new_conversation, to_markdown
 from qa.models import AskResult
+from qa.safe_text import counted
 from qa.service import Evidence, QAService, Trace
 from tui.widgets.article import ArticleScreen
 from tui.widgets.dialogs import HelpScreen, HistoryScreen, TopKScreen
@@ -139,7 +140,7 @@ class QAApp(App[None]):
         corpus = self.service.settings.corpus.name or str(self.service.settings.corpus)
         parts = ["qa", f"corpus {corpus}"]
         if articles is not None:
-            parts.append(f"{articles} articles, {passages} passages")
+            parts.append(f"{counted(articles, 'article')}, {counted(passages or 0, 'passage')}")
         parts.append(f"top-k {self.top_k}")
         return plain(" · ".join(parts))
 
