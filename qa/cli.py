@@ -41,6 +41,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _iso_date(text: str) -> str:
+    from qa.dates import parse_iso
+
+    value = parse_iso(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     common = argparse.ArgumentParser(add_help=False)
@@ -52,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     ranking = argparse.ArgumentParser(add_help=False)
     ranking.add_argument("-k", type=_positive_int, metavar="N", help="how many passages to retrieve (default 5)")
     ranking.add_argument("--retriever", choices=["dense", "lexical", "hybrid"], help="how to rank passages (default hybrid)")
+    ranking.add_argument("--since", type=_iso_date, metavar="DATE",
+                         help="only articles dated on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD); undated ones are left out")
+    ranking.add_argument("--until", type=_iso_date, metavar="DATE",
+                         help="only articles dated on or before DATE (all of it: 2025 means to the end of 2025)")
 
     parser = _Parser(
         prog="qa",
@@ -66,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Answer a question with a passage quoted from the articles, and cite it.")
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ask.add_argument("--timeline", action="store_true",
+                     help="list the relevant sentences of several articles in date order (automatic for "
+                     "\"How did X change?\", \"timeline of X\" ...)")
 
     index = sub.add_parser("index", parents=[common], help="build or refresh the index",
                            description="Index the corpus: only added or changed articles are embedded again.")
@@ -206,15 +222,27 @@ def _elide(text: str, start: int, end: int, width: int = 320) -> tuple[str, int,
 
 
 def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
-    """The text form of an answer: the answer, its sentence, the confidence, the citations."""
+    """The text form of an answer: the answer, its sentence, its date, what other articles say,
+    the timeline when asked for, and the citations."""
+    from qa import present
     from qa.safe_text import printable
 
     lines: list[str] = []
-    if result.abstained:
+    if result.timeline is not None:
+        lines.append(_style(f"Timeline ({len(result.timeline)} sentences, in date order):" if result.timeline
+                            else "Timeline: no dated sentences found for this question.", "1", colour))
+        for e in result.timeline:
+            when = e.when or "undated"
+            mark = "" if e.when_from != "sentence" else " (said in the text)"
+            cite = f" [{e.n}]" if e.n else ""
+            where = printable(present.byline(e.outlet, e.article_date))
+            lines.append(f"  {when:<10}  \"{printable(e.text.strip())}\"{cite}")
+            lines.append(_style(f"{'':12}— {printable(e.title)}, {where}{mark}", "2", colour))
+    elif result.abstained:
         lines.append(_style("Not found in the articles.", "1;33", colour))
         if result.reason:
             lines.append(f"  ({printable(result.reason)}; the closest passages are below)")
-    else:
+    if not result.abstained and result.timeline is None:
         answer = result.answer
         assert answer is not None
         lines.append(_style(printable(answer.text), "1", colour))
@@ -226,17 +254,49 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
             if answer.kind != "sentence" else printable(text)
         )
         lines.append(f'  "{"…" if cut_left else ""}{shown}{"…" if cut_right else ""}" [1]')
+        date = present.answer_date(result)
+        lines.append(f"  {printable(present.byline(present.answer_outlet(result), date))}")
+        note = present.resolved(answer.resolved_dates, date)
+        if note:
+            lines.append(f"  dates: {printable(note)}")
         scores = (f" (reader: span {result.reader.span_score:.1f}, no answer {result.reader.no_answer_score:.1f})"
                   if result.reader else "")
         lines.append(_style(f"  confidence {answer.confidence:.2f}{scores}", "2", colour))
+        agreeing = [a for a in result.alternatives if a.agrees]
+        differing = [a for a in result.alternatives if not a.agrees]
+        if agreeing:
+            refs = " ".join(f"[{n}]" for a in agreeing if (n := present.citation_number(result, a.source, a.start)))
+            lines.append(f"Also in {_count(len(agreeing), 'other article')}: {refs}")
+        if differing:
+            lines.append(_style("Sources differ:", "1;33", colour))
+            for a in [None, *differing]:
+                value, where, src, start, sent = (
+                    (answer.text, present.byline(present.answer_outlet(result), date), answer.source, answer.start,
+                     answer.sentence.text) if a is None else (a.text, a.byline, a.source, a.start, a.sentence.text))
+                n = present.citation_number(result, src, start)
+                ref = f" [{n}]" if n else ""
+                lines.append(f"  {printable(value)} — {printable(where)}{ref}")
+                lines.append(_style(f'      "{printable(_elide(sent.strip(), 0, 0, 160)[0])}"', "2", colour))
+                if a is not None:
+                    note = present.resolved(a.resolved_dates, a.date)
+                    if note:
+                        lines.append(_style(f"      dates: {printable(note)}", "2", colour))
     for c in result.citations:
         meta = c.byline
         where = f"{_display_path(settings, c.source)}:{c.start}-{c.end}"
         parts = [printable(c.title)] + ([printable(meta)] if meta else []) + [printable(where)]
         lines.append(f"[{c.n}] " + " — ".join(parts) + _style(f"  (score {c.score:.2f})", "2", colour))
+        if c.also_in:
+            lines.append(_style(f"    also in: {printable(', '.join(c.also_in))} (the same text)", "2", colour))
     for notice in result.notices:
         lines.append(_style(f"note: {printable(notice)}", "2", colour))
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    from qa.safe_text import counted
+
+    return counted(n, noun)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -246,7 +306,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     clean_question(args.question)  # reject an empty question before loading anything
     service = _service(args, retriever=args.retriever)
     with _ProgressPrinter() as progress:
-        result = service.ask(args.question, k=args.k, progress=progress)
+        result = service.ask(args.question, k=args.k, progress=progress, since=args.since, until=args.until,
+                             timeline=True if args.timeline else None)
     if args.json:
         print(safe_json(result.model_dump(mode="json"), indent=None))
     else:
@@ -297,10 +358,17 @@ def cmd_sources(args: argparse.Namespace) -> int:
         print(safe_json([asdict(s) for s in items], indent=1))
         return 0
     width = max((len(s.source) for s in items), default=6)
-    print(f"{'SOURCE':<{width}}  {'DATE':<10}  {'PASSAGES':>8}  OUTLET / TITLE")
+    origin = max((len(s.date_from or "") for s in items), default=0)
+    origin = max(origin, len("DATE FROM"))
+    print(f"{'SOURCE':<{width}}  {'DATE':<10}  {'DATE FROM':<{origin}}  {'PASSAGES':>8}  OUTLET / TITLE")
     for s in items:
         outlet = f"{s.outlet} — " if s.outlet else ""
-        print(f"{printable(s.source):<{width}}  {s.date or '—':<10}  {s.passages:>8}  {printable(outlet + s.title)}")
+        print(f"{printable(s.source):<{width}}  {s.date or '—':<10}  {s.date_from or 'not stated':<{origin}}  "
+              f"{s.passages:>8}  {printable(outlet + s.title)}")
+    dated = sum(s.date is not None for s in items)
+    if dated < len(items):
+        print(f"{len(items) - dated} of {counted(len(items), 'article')} state no date: time questions and "
+              "--since/--until cannot place them")
     print(f"{counted(len(items), 'article')}, {counted(sum(s.passages for s in items), 'passage')}")
     return 0
 
@@ -366,21 +434,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     k = args.k or service.settings.top_k
     modes = ["dense", "lexical", "hybrid"] if args.compare else [args.retriever or service.settings.retriever]
     runs = {m: evaluate.run(service, questions, k, m, threshold=0.0 if args.calibrate else None,
-                            read_all=args.calibrate) for m in modes}
+                            read_all=args.calibrate, since=args.since, until=args.until) for m in modes}
     results = {m: evaluate.metrics(o, k, relevant) for m, o in runs.items()}
 
     if args.calibrate:
         outcomes = runs[modes[0]]
         weights = evaluate.fit_weights(outcomes)
-        evaluate.rescore(outcomes, weights)
+        agreement = evaluate.fit_agreement(outcomes, weights)
+        evaluate.rescore(outcomes, weights, agreement)
         rows = evaluate.sweep(outcomes)
         chosen = evaluate.choose_threshold(rows, int(results[modes[0]]["answerable"]))
         if args.json:
-            print(safe_json({"weights": weights, "sweep": [r.__dict__ for r in rows], "chosen": chosen.__dict__}))
+            print(safe_json({"weights": weights, "agreement_weights": agreement, "sweep": [r.__dict__ for r in rows], "chosen": chosen.__dict__}))
         else:
             print("confidence weights (margin, span score, retrieval score, sentence coverage, passage coverage, "
                   "sentence similarity, bias): "
                   + ", ".join(f"{w:g}" for w in weights) + f" (now {', '.join(f'{w:g}' for w in service.settings.confidence_weights)})")
+            print(f"agreement weights (per agreeing article, per differing article): {agreement[0]:g}, {agreement[1]:g} "
+                  f"(now {', '.join(f'{w:g}' for w in service.settings.agreement_weights)})")
             print(f"{'threshold':>9}  {'answered':>8}  {'correct':>7}  {'abstained on unanswerable':>25}  wrong abstentions")
             for r in rows:
                 if round(r.threshold * 100) % 5 == 0 or r is chosen:
@@ -390,6 +461,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"chosen threshold {chosen.threshold:.2f} (now {service.settings.abstain_threshold:.2f})")
         if args.save:
             save_setting("confidence_weights", list(weights))
+            save_setting("agreement_weights", list(agreement))
             where = save_setting("abstain_threshold", chosen.threshold)
             sys.stderr.write(f"qa: saved confidence_weights and abstain_threshold = {chosen.threshold:.2f} in {where}\n")
         return 0

@@ -49,12 +49,16 @@ class Settings(BaseModel):
     """Answers whose confidence is below this are withheld ("not found in the articles"). The default is
     the value `qa eval --calibrate` chose on tests/questions.jsonl."""
     confidence_weights: tuple[float, float, float, float, float, float, float] = (
-        0.163, 0.1153, 0.0645, 0.6673, 0.0715, 0.3725, -2.1975)
+        0.1851, 0.0656, 0.1047, 0.6192, 0.1202, 0.3288, -1.9484)
     """The confidence model (logistic): weights of the reader's span margin over its no-answer
     score, of its span score, of the passage's retrieval score, of the share of the question's
     terms in the answer's sentence and in its passage, of the sentence's similarity to the
     question, then the bias. The default is what `qa eval --calibrate` fitted on
     tests/questions.jsonl."""
+    agreement_weights: tuple[float, float] = (0.2085, -0.4592)
+    """How the confidence (on the logistic scale) moves for each other independent article whose
+    answer agrees, and for each whose answer of the same kind differs (counted up to 3 each).
+    The default is what `qa eval --calibrate` fitted on tests/questions.jsonl."""
     passages_read: int = Field(default=4, ge=1, le=50)
     """How many of the top passages the reader reads."""
     reader_weights: Path | None = None
@@ -78,7 +82,7 @@ class Settings(BaseModel):
     data_dir: Path | None = None
     """Where chat history is saved (default: the user's data folder)."""
 
-    @field_validator("confidence_weights", mode="before")
+    @field_validator("confidence_weights", "agreement_weights", mode="before")
     @classmethod
     def _weights_from_text(cls, value: Any) -> Any:
         """``QA_CONFIDENCE_WEIGHTS="0.5,0,0,-1"`` from the environment."""

@@ -125,8 +125,9 @@ class Outcome:
     """The sentence of the answerer's best candidate, even when it abstained."""
     best_span: str | None = None
     """The answerer's best candidate span, even when it abstained."""
-    candidates: list[tuple[tuple[float, ...], str, str]] = field(default_factory=list)
-    """Every candidate the reader gave: (confidence features, span, sentence), for calibration."""
+    candidates: list[tuple[tuple[float, ...], str, str, int, int, bool]] = field(default_factory=list)
+    """Every candidate the reader gave: (confidence features, span, sentence, agreeing articles,
+    differing articles, whether it is its article's best), for calibration."""
 
     @property
     def answerable(self) -> bool:
@@ -162,16 +163,20 @@ def run(
     retriever: str,
     threshold: float | None = None,
     read_all: bool = False,
+    since: str | None = None,
+    until: str | None = None,
 ) -> list[Outcome]:
     """Ask every question through ``service.trace`` and collect outcomes; ``read_all`` reads
-    every passage the reader may read (calibration fits on all of them)."""
+    every passage the reader may read (calibration fits on all of them); ``since``/``until``
+    keep only articles dated within them."""
     outcomes = []
     for q in questions:
         trace = service.trace(q.question, k=k, retriever=retriever, threshold=threshold,  # type: ignore[attr-defined]
-                              read_all=read_all)
+                              read_all=read_all, since=since, until=until)
         r = trace.result
         result = EvalResult(
-            id=q.id, question=q.question, abstained=r.abstained, answer=r.answer, citations=r.citations, labels=[]
+            id=q.id, question=q.question, abstained=r.abstained, answer=r.answer, citations=r.citations,
+            alternatives=r.alternatives, labels=[]
         )
         sources = trace.ranked_sources(DEPTH)
         result = result.model_copy(update={"labels": label(q, result, sources, k)})
@@ -183,7 +188,8 @@ def outcome_of(q: EvalQuestion, result: EvalResult, trace: object) -> Outcome:
     """An outcome with what calibration needs from the trace."""
     data, decision = trace.data, trace.decision  # type: ignore[attr-defined]
     cands = [(c.features(), data.text(c.article)[c.start : c.end],
-              data.text(c.article)[c.sentence_start : c.sentence_end]) for c in decision.candidates]
+              data.text(c.article)[c.sentence_start : c.sentence_end], c.agreeing, c.differing, c.grouped)
+             for c in decision.candidates]
     return Outcome(
         question=q, result=result, ranked_sources=trace.ranked_sources(DEPTH),  # type: ignore[attr-defined]
         ranked_texts=trace.ranked_texts(DEPTH), confidence=decision.confidence,  # type: ignore[attr-defined]
@@ -288,7 +294,7 @@ def fit_weights(outcomes: list[Outcome], l2: float = 0.01, steps: int = 200) -> 
 
     xs, ys = [], []
     for o in outcomes:
-        for feats, span, _ in o.candidates:
+        for feats, span, *_ in o.candidates:
             xs.append([*feats, 1.0])
             ys.append(1.0 if correct_span(span, o.question.answers) else 0.0)
     if not xs or len(set(ys)) < 2:
@@ -308,13 +314,56 @@ def fit_weights(outcomes: list[Outcome], l2: float = 0.01, steps: int = 200) -> 
     return tuple(round(float(v), 4) for v in w)
 
 
-def rescore(outcomes: list[Outcome], weights: tuple[float, ...]) -> None:
-    """Recompute each outcome's best candidate and confidence under new confidence weights."""
+def fit_agreement(outcomes: list[Outcome], weights: tuple[float, ...], l2: float = 0.01,
+                  steps: int = 100) -> tuple[float, float]:
+    """Fit how much each agreeing and each differing article moves the confidence (on the
+    logistic scale, the confidence model's value as a fixed offset), to whether each article's
+    best candidate is a correct answer."""
+    import numpy as np
+
     from qa.answerer import confidence
 
+    rows, ys, offsets = [], [], []
+    for o in outcomes:
+        for feats, span, _, agreeing, differing, grouped in o.candidates:
+            if grouped:
+                p = min(max(confidence(feats, weights), 1e-9), 1 - 1e-9)
+                offsets.append(math.log(p / (1 - p)))
+                rows.append([agreeing, differing])
+                ys.append(1.0 if correct_span(span, o.question.answers) else 0.0)
+    if not rows:
+        return (0.0, 0.0)
+    x, y, off = np.asarray(rows, dtype=np.float64), np.asarray(ys), np.asarray(offsets)
+    w = np.zeros(2)
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(off + x @ w, -50, 50)))
+        grad = x.T @ (p - y) + l2 * len(y) * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + np.eye(2) * (l2 * len(y) + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return (round(float(w[0]), 4), round(float(w[1]), 4))
+
+
+def final_confidence(candidate: tuple, weights: tuple[float, ...], agreement: tuple[float, float]) -> float:
+    """A calibration candidate's confidence: the model's, moved by agreement when it is its
+    article's best."""
+    from qa.answerer import confidence
+
+    feats, _, _, agreeing, differing, grouped = candidate
+    p = min(max(confidence(feats, weights), 1e-12), 1 - 1e-12)
+    if not grouped:
+        return p
+    z = math.log(p / (1 - p)) + agreement[0] * agreeing + agreement[1] * differing
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def rescore(outcomes: list[Outcome], weights: tuple[float, ...], agreement: tuple[float, float] = (0.0, 0.0)) -> None:
+    """Recompute each outcome's best candidate and confidence under new confidence weights."""
     for o in outcomes:
         if not o.candidates:
             continue
-        scored = sorted(o.candidates, key=lambda c: -confidence(c[0], weights))
-        o.confidence = confidence(scored[0][0], weights)
+        scored = sorted(o.candidates, key=lambda c: -final_confidence(c, weights, agreement))
+        o.confidence = final_confidence(scored[0], weights, agreement)
         o.best_span, o.best_sentence = scored[0][1], scored[0][2]

@@ -41,7 +41,7 @@ from qa.errors import IndexLockedError, IndexReadOnlyError, IndexStoreError
 from qa.lexical import LexicalIndex
 from qa.models import Article, IndexedArticle, IndexManifest, IndexSettings, Passage
 
-FORMAT = 4
+FORMAT = 5
 """Bump when the layout or the ingest/chunking rules change: older indexes are rebuilt."""
 
 DATA_FILES = (

@@ -125,12 +125,14 @@ def load_article(file: ArticleFile, data: bytes, st: os.stat_result) -> LoadedAr
     """Build the Article for a file's bytes: decode, clean, read metadata."""
     text, warnings = decode(data)
     kept = clean(text)
-    title, date, outlet = metadata(text, kept)
+    meta = metadata(text, kept)
     article = Article(
         source=file.source,
-        title=title or Path(file.source).stem,
-        date=date,
-        outlet=outlet,
+        title=meta.title or Path(file.source).stem,
+        date=meta.date,
+        date_from=meta.date_from,
+        updated=meta.updated,
+        outlet=meta.outlet,
         sha256=hashlib.sha256(data).hexdigest(),
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
@@ -354,6 +356,82 @@ def _is_date_line(line: str) -> str | None:
     return date if date and len(line) <= 60 else None
 
 
+_STAMP = re.compile(
+    r"(?:^|[|·•—–,;]\s*|\s)(?P<label>(?:first\s+)?published|posted|updated|last\s+updated|modified"
+    r"|veröffentlicht|aktualisiert|pubblicato|aggiornato)(?:\s+on)?\s*:?\s*(?P<rest>[^|·•]{6,60})",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(r"^by\s+(?P<rest>[A-Z].{2,150})$", re.IGNORECASE)
+
+
+def _stamps(line: str) -> list[tuple[str, str]]:
+    """("published" | "updated", ISO date) for each publication stamp in a short line."""
+    if len(line) > 160:
+        return []
+    found = []
+    for m in _STAMP.finditer(line):
+        date = parse_date(m.group("rest"))
+        if date:
+            label = m.group("label").lower()
+            found.append(("updated" if any(w in label for w in ("updat", "modif", "aktual", "aggiorn")) else "published",
+                          date))
+    return found
+
+
+def _byline(line: str) -> tuple[str | None, str | None]:
+    """(ISO date, outlet) of a byline ("By Tom Reyes | The Daily Ledger | January 6, 2026")."""
+    m = _BYLINE.match(line)
+    if not m or len(line) > 160:
+        return None, None
+    parts = [p.strip() for p in re.split(r"\s[|·•—–]\s|\s-\s", m.group("rest")) if p.strip()]
+    date = next((d for d in map(parse_date, parts) if d), None) or parse_date(m.group("rest"))
+    outlet = next((p for p in parts[1:] if parse_date(p) is None and p[:1].isupper() and len(p.split()) <= 5
+                   and not _STAMP.search(" " + p)), None)
+    return date, outlet
+
+
+def publication(text: str, lines: list[str]) -> tuple[str | None, str | None, str | None, str | None]:
+    """(date, where the date was read, updated date, byline outlet) of an article.
+
+    In order of trust: a "Published ..." stamp, a line that is only a date near the top, a byline
+    with a date, the dateline ("Tokyo, Jan. 3 (Jiji Press)–", the year taken from the text when
+    the dateline has none); an "Updated ..." stamp is the date only when nothing else gives one.
+    Stamps are looked for at the top and at the bottom of the page, where sites print them."""
+    edges = lines[:12] + lines[-10:] if len(lines) > 22 else lines
+    published = updated = None
+    for line in edges:
+        for label, date in _stamps(line):
+            if label == "published":
+                published = published or date
+            else:
+                updated = updated or date
+    byline_date = byline_outlet = None
+    for line in lines[:12]:
+        date, outlet = _byline(line)
+        if date or outlet:
+            byline_date, byline_outlet = date, outlet
+            break
+    if published:
+        return published, "published line", updated, byline_outlet
+    plain = next((d for line in lines[:6] if not _stamps(line) and (d := _is_date_line(line))), None)
+    if plain:
+        return plain, "date line", updated, byline_outlet
+    if byline_date:
+        return byline_date, "byline", updated, byline_outlet
+    years = [int(y) for y in _YEAR.findall(text) if int(y) <= _dt.date.today().year]
+    for line in lines[:12]:
+        m = _DATELINE.match(line)
+        if m:
+            year = int(m.group("year")) if m.group("year") else (max(years) if years else None)
+            date = _iso_date(year, m.group("month"), m.group("day")) if year else None
+            if date:
+                return date, "dateline" if m.group("year") else "dateline (year from the text)", updated, byline_outlet
+            break
+    if updated:
+        return updated, "updated line", updated, byline_outlet
+    return None, None, None, byline_outlet
+
+
 def _is_headline(line: str) -> bool:
     words = line.split()
     return (
@@ -380,8 +458,20 @@ def _title_from_first_sentence(paragraph: str) -> str:
     return first
 
 
-def metadata(text: str, kept: list[tuple[int, int]]) -> tuple[str | None, str | None, str | None]:
-    """(title, ISO date, outlet) of an article, each None when the text does not state it."""
+@dataclass(frozen=True)
+class Metadata:
+    """What an article's text says about itself; each None when the text does not state it."""
+
+    title: str | None
+    date: str | None
+    date_from: str | None
+    """Where the date was read ("published line", "date line", "byline", "dateline", ...)."""
+    updated: str | None
+    outlet: str | None
+
+
+def metadata(text: str, kept: list[tuple[int, int]]) -> Metadata:
+    """Title, dates and outlet of an article."""
     lines = _kept_lines(text, kept)
     header = lines[:8]
     # the headline comes before the body: stop looking at the first paragraph of prose
@@ -396,21 +486,14 @@ def metadata(text: str, kept: list[tuple[int, int]]) -> tuple[str | None, str | 
         first_para = next((line for line in lines if len(line.split()) > 8), lines[0])
         title = _title_from_first_sentence(first_para)
 
-    date = next((d for d in map(_is_date_line, header[:6]) if d), None)
+    date, date_from, updated, byline_outlet = publication(text, lines)
     outlet = None
-    year_hint = None
-    if date is None:
-        years = [int(y) for y in _YEAR.findall(text) if int(y) <= _dt.date.today().year]
-        year_hint = max(years) if years else None
     for line in lines[:12]:
         m = _DATELINE.match(line)
         if m:
-            outlet = outlet or (m.group("outlet") or "").strip() or None
-            if date is None:
-                year = int(m.group("year")) if m.group("year") else year_hint
-                if year:
-                    date = _iso_date(year, m.group("month"), m.group("day"))
+            outlet = (m.group("outlet") or "").strip() or None
             break
+    outlet = outlet or byline_outlet
     if outlet is None:
         for line in lines[:12]:
             m = _OUTLET_DATELINE.match(line)
@@ -424,5 +507,5 @@ def metadata(text: str, kept: list[tuple[int, int]]) -> tuple[str | None, str | 
             if o and not _YEAR.fullmatch(o.group("outlet").strip()):
                 outlet = o.group("outlet").strip()
                 break
-    return title, date, outlet
+    return Metadata(title, date, date_from, updated, outlet)
 

@@ -36,6 +36,10 @@ class Article(_Model):
     """The headline, or the first sentence when the file has no headline line."""
     date: str | None = None
     """Publication date as ISO ``YYYY-MM-DD`` when the text states one."""
+    date_from: str | None = None
+    """Where the date was read: "published line", "date line", "byline", "dateline", ..."""
+    updated: str | None = None
+    """The date of an "Updated ..." stamp, when the page has one."""
     outlet: str | None = None
     """The publishing outlet when the text names it (dateline or copyright line)."""
     sha256: str
@@ -67,6 +71,18 @@ class Passage(_Model):
     """``file_text[start:end]``."""
 
 
+class ResolvedDate(_Model):
+    """A relative time in an answer's sentence ("next month") resolved against its article's date."""
+
+    text: str
+    """The words, exactly as in the file."""
+    start: int = Field(ge=0)
+    """Offset in the file's decoded text."""
+    end: int = Field(ge=0)
+    value: str
+    """ISO, as precise as the words: "2026", "2026-03", "2026-03-03"."""
+
+
 class Answer(_Model):
     """The answer: text copied verbatim from an article."""
 
@@ -86,7 +102,60 @@ class Answer(_Model):
     """What sort of thing the reader's span is: person, date, number, place, organisation, quote,
     phrase, or sentence when it is the whole sentence (follow-up questions use it: "When will she
     visit?")."""
+    resolved_dates: list[ResolvedDate] = []
+    """Relative times in the sentence resolved against the article's date; empty when the
+    article is undated."""
 
+
+class Alternative(_Model):
+    """Another article's answer to the same question: agreeing with the answer, or differing."""
+
+    text: str
+    """Its answer span, verbatim."""
+    source: str
+    """Its article's path relative to the corpus folder."""
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    sentence: Span
+    """The sentence holding it."""
+    agrees: bool
+    """True when it says the same as the answer ("$9.4bn" and "$9.4 billion")."""
+    title: str
+    """Its article's title."""
+    date: str | None
+    """Its article's date, when known."""
+    outlet: str | None
+    """Its article's outlet, when known."""
+    confidence: float = Field(ge=0.0, le=1.0)
+    """The answerer's confidence in it."""
+    resolved_dates: list[ResolvedDate] = []
+    """Relative times in its sentence resolved against its article's date."""
+
+    @property
+    def byline(self) -> str:
+        """Outlet and date as far as known, else "undated"."""
+        return ", ".join(x for x in (self.outlet, self.date or "undated") if x)
+
+
+class TimelineEntry(_Model):
+    """One dated sentence of a timeline."""
+
+    text: str
+    """The sentence, verbatim."""
+    source: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    title: str
+    outlet: str | None
+    article_date: str | None
+    """The article's date."""
+    when: str | None
+    """The date the timeline places it at: the first date the sentence names (resolved against the
+    article's date), else the article's date; None when neither is known (listed last)."""
+    when_from: Literal["sentence", "article"] | None
+    """Where ``when`` came from."""
+    n: int | None = None
+    """The number of its citation, when it is among the citations."""
 
 class Citation(_Model):
     """A retrieved passage as shown to the user, numbered in rank order."""
@@ -110,8 +179,10 @@ class Citation(_Model):
     text: str
     """The passage text, ``file_text[start:end]``."""
     score: float
-    """Its retrieval score. Citations are ordered by the answerer: the passages it read, by their
-    best sentence, then the rest by this score."""
+    """Its retrieval score. Citations are ordered by the answerer: the answer's passage, then the
+    rest by this score (with the other articles' answers always among them)."""
+    also_in: list[str] = []
+    """Other articles that carry the same passage (wire copies), which are not cited again."""
 
     @property
     def byline(self) -> str:
@@ -153,6 +224,10 @@ class AskResult(_Model):
     """Things the user should know (question truncated, index stale, ...)."""
     reader: ReaderScores | None = None
     """The reader's scores for its best candidate; None when it read nothing."""
+    alternatives: list[Alternative] = []
+    """Other articles' answers the answer card shows: those that agree and those that differ."""
+    timeline: list[TimelineEntry] | None = None
+    """For a timeline question (or ``--timeline``), the relevant sentences in date order."""
 
 
 class IndexedArticle(_Model):
@@ -241,5 +316,7 @@ class EvalResult(_Model):
     """The answer, exactly as in ``qa ask --json``."""
     citations: list[Citation]
     """The citations, exactly as in ``qa ask --json``."""
+    alternatives: list[Alternative] = []
+    """The other articles' answers, exactly as in ``qa ask --json``."""
     labels: list[EvalLabel]
     """What went wrong, if anything."""

@@ -99,28 +99,40 @@ class PassageRetriever:
                 found.setdefault(t, set()).update(own)
         return {t: frozenset(own) for t, own in found.items()}
 
-    def search(self, query_vector: np.ndarray, question: str, mode: Mode = "hybrid") -> Retrieval:
-        """Rank passages for a question whose embedding is ``query_vector``."""
+    def search(self, query_vector: np.ndarray, question: str, mode: Mode = "hybrid",
+               allowed: np.ndarray | None = None) -> Retrieval:
+        """Rank passages for a question whose embedding is ``query_vector``; with ``allowed`` (a
+        boolean per passage), only those passages."""
         n = len(self.index.passages)
         terms = self.analyze(question)
         foreign = self.foreign_terms(question, terms)
+        if allowed is not None and not allowed.any():
+            n = 0
         if n == 0:
             empty = np.zeros(0, dtype=np.float32)
             return Retrieval(np.zeros(0, dtype=np.int64), empty, empty, empty, 0.0, empty, query_vector, terms, foreign)
         want = min(n, CANDIDATES)
         candidates: set[int] = set()
         if mode in ("dense", "hybrid"):
-            _, ids = self.index.faiss_index.search(query_vector.reshape(1, -1).astype(np.float32), want)
-            candidates.update(int(i) for i in ids[0] if i >= 0)
+            if allowed is None:
+                _, ids = self.index.faiss_index.search(query_vector.reshape(1, -1).astype(np.float32), want)
+                candidates.update(int(i) for i in ids[0] if i >= 0)
+            else:  # only some articles: score the allowed passages exactly
+                keep = np.flatnonzero(allowed)
+                sims = np.asarray(self.index.passage_vectors[keep], dtype=np.float32) @ query_vector.astype(np.float32)
+                top = np.argsort(-sims)[:want]
+                candidates.update(int(keep[i]) for i in top)
         lexical_all = self.lexical_scores(terms)  # every mode reports BM25 scores
         extra = [t for t in foreign if t not in terms and self.document_frequency(t) > 0]
         if extra:
             lexical_all = lexical_all + FOREIGN_WEIGHT * self.lexical_scores(extra)
+        if allowed is not None:
+            lexical_all = np.where(allowed, lexical_all, 0.0).astype(np.float32)
         if mode in ("lexical", "hybrid"):
             top = np.argpartition(-lexical_all, want - 1)[:want] if want < n else np.arange(n)
             candidates.update(int(i) for i in top if lexical_all[i] > 0)
             if mode == "lexical" and not candidates:
-                candidates.update(int(i) for i in top)
+                candidates.update(int(i) for i in top if allowed is None or allowed[i])
         cand = np.array(sorted(candidates), dtype=np.int64)
         dense = np.asarray(self.index.passage_vectors[cand], dtype=np.float32) @ query_vector.astype(np.float32)
         lexical = lexical_all[cand]

@@ -422,8 +422,9 @@ def test_fuzz_ingest_never_raises_on_any_bytes(raw: bytes) -> None:
     kept = ingest.clean(text)
     for start, end in kept:
         assert 0 <= start < end <= len(text)
-    title, date, outlet = ingest.metadata(text, kept)
-    assert title is None or isinstance(title, str)
+    meta = ingest.metadata(text, kept)
+    assert meta.title is None or isinstance(meta.title, str)
+    assert meta.date is None or meta.date_from is not None
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -122,8 +122,34 @@ def test_dates_in_several_languages_and_formats(text: str, iso: str | None) -> N
 def test_dateline_without_a_year_takes_the_year_from_the_text() -> None:
     text = "A Headline About Things\n\nOsaka, Feb. 7 (Kyodo)–Something happened in 2025 and more.\n"
     kept = ingest.clean(text)
-    _, date, outlet = ingest.metadata(text, kept)
-    assert (date, outlet) == ("2025-02-07", "Kyodo")
+    meta = ingest.metadata(text, kept)
+    assert (meta.date, meta.date_from, meta.outlet) == ("2025-02-07", "dateline (year from the text)", "Kyodo")
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "date_from", "updated", "outlet"),
+    [
+        # a "Published" stamp beats the dateline; the "Updated" stamp is kept apart
+        ("Big News Story Here\n\nPublished: 3 March 2026 | Updated: 4 March 2026\n\n"
+         "Rome, March 2 (Wire)–Text of the story.\n", "2026-03-03", "published line", "2026-03-04", "Wire"),
+        # a byline with the outlet and the date
+        ("Big News Story Here\n\nBy Tom Reyes | The Daily Ledger | January 6, 2026\n\nText of the story follows.\n",
+         "2026-01-06", "byline", None, "The Daily Ledger"),
+        # the dateline is the publication date; a later "Updated" stamp at the bottom does not replace it
+        ("Big News Story Here\n\nMilan, Feb. 20 (Northline News)–Text of the story.\n\nUpdated: February 21, 2026\n",
+         "2026-02-20", "dateline (year from the text)", "2026-02-21", "Northline News"),
+        # only an "Updated" stamp: that is the best date there is
+        ("Big News Story Here\n\nText of the story, which is long enough to be prose.\n\nLast updated on 5 May 2025\n",
+         "2025-05-05", "updated line", "2025-05-05", None),
+        # a date in the prose is not the article's date
+        ("Big News Story Here\n\nThe treaty was signed on 5 May 2025 in Osaka by both ministers.\n", None, None, None, None),
+    ],
+)
+def test_publication_dates_are_read_from_stamps_bylines_and_datelines(
+    text: str, date: str | None, date_from: str | None, updated: str | None, outlet: str | None
+) -> None:
+    meta = ingest.metadata(text, ingest.clean(text))
+    assert (meta.date, meta.date_from, meta.updated, meta.outlet) == (date, date_from, updated, outlet)
 
 
 def test_invalid_utf8_is_replaced_with_a_warning(tmp_path: Path) -> None:

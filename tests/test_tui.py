@@ -302,3 +302,47 @@ async def test_article_text_that_looks_like_markup_is_shown_literally(tmp_path: 
         assert "[bold]Kenji Sato[/bold]" in article and "[red on white]styled text[/]" in article
         assert "␛[31mred␛[0m" in article and "␇" in article
         assert "\x1b" not in article
+
+
+@pytest.fixture
+def news_app(tmp_path: Path, qa_env: dict[str, str]) -> QAApp:
+    from .test_news import DATED
+
+    service = QAService(load_settings({"corpus": DATED, "index": tmp_path / "index"}, env=qa_env))
+    return create_app(service, data_dir=tmp_path / "data", export_dir=tmp_path / "exports")
+
+
+async def test_differing_sources_dates_and_copies_are_shown(news_app: QAApp) -> None:
+    async with news_app.run_test(size=SIZE) as pilot:
+        await settle(news_app, pilot)
+        text = shown(await ask(news_app, pilot, "For how much was Lumen's satellite unit sold?"))
+        assert "Sources differ:" in text
+        assert "$9.3bn — Northline News, 2026-02-20" in text and "$9.4 billion — The Daily Ledger, 2026-01-06" in text
+        assert "also in lumen_" in text  # the wire copy is named on its original's citation
+        text = shown(await ask(news_app, pilot, "When will Ferrante visit the Nagoya plant?"))
+        assert "dates: March → March 2026 (article of 2026-01-05)" in text
+        assert "also in 1 other article:" in text or "also in 2 other articles:" in text
+
+
+async def command(app: QAApp, pilot, text: str) -> None:  # noqa: ANN001
+    app.query_one(QuestionInput).value = text
+    await pilot.press("enter")
+    await settle(app, pilot)
+
+
+async def test_since_until_and_timeline_commands(news_app: QAApp) -> None:
+    async with news_app.run_test(size=SIZE) as pilot:
+        await settle(news_app, pilot)
+        await command(news_app, pilot, "/since 2026-02")
+        assert "dated 2026-02 to …" in str(news_app.query_one("#status").render())
+        card = await ask(news_app, pilot, "For how much was Lumen's satellite unit sold?")
+        assert {c.source for c in card.result.citations} == {"lumen_sale_closes.txt"}
+        await command(news_app, pilot, "/since 2026-99")  # refused, the bound stays
+        assert news_app.since == "2026-02"
+        await command(news_app, pilot, "/since off")
+        assert news_app.since is None and "to …" not in str(news_app.query_one("#status").render())
+        text = shown(await ask(news_app, pilot, "/timeline the sale of Lumen's satellite unit"))
+        assert text.startswith("Timeline: ")
+        entries = [line for line in text.splitlines() if line[:4].isdigit()]
+        assert len(entries) >= 3 and entries == sorted(entries)
+        assert "2026-02" in text and "2026-01-05" in text

@@ -93,3 +93,20 @@ def markup_service(tmp_path: Path, qa_env: dict[str, str]) -> QAService:
 def test_snapshot_markup_article_is_literal(snap_compare, markup_service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
     app = make(markup_service, tmp_path)
     assert snap_compare(app, run_before=steps("When would the treaty be signed?", "1"))
+
+
+@pytest.fixture
+def news_service(tmp_path: Path, qa_env: dict[str, str]) -> QAService:
+    from .test_news import DATED
+
+    return QAService(load_settings({"corpus": DATED, "index": tmp_path / "index"}, env=qa_env))
+
+
+def test_snapshot_sources_differ(snap_compare, news_service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+    app = make(news_service, tmp_path)
+    assert snap_compare(app, run_before=steps("For how much was Lumen's satellite unit sold?"))
+
+
+def test_snapshot_timeline(snap_compare, news_service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+    app = make(news_service, tmp_path)
+    assert snap_compare(app, run_before=steps("How did the sale of Lumen's satellite unit develop?"))

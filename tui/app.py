@@ -125,6 +125,11 @@ class QAApp(App[None]):
         self.titles: list[str] = []
         self.ready = False
         self.pending = False
+        self.since: str | None = None
+        self.until: str | None = None
+        """Only articles dated within these (``/since``, ``/until``)."""
+        self.articles: int | None = None
+        self.passages: int | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -136,12 +141,14 @@ class QAApp(App[None]):
         yield QuestionInput(placeholder="Loading the model and the index…", id="question", disabled=True)
         yield Footer()
 
-    def _status(self, articles: int | None = None, passages: int | None = None) -> Content:
+    def _status(self) -> Content:
         corpus = self.service.settings.corpus.name or str(self.service.settings.corpus)
         parts = ["qa", f"corpus {corpus}"]
-        if articles is not None:
-            parts.append(f"{counted(articles, 'article')}, {counted(passages or 0, 'passage')}")
+        if self.articles is not None:
+            parts.append(f"{counted(self.articles, 'article')}, {counted(self.passages or 0, 'passage')}")
         parts.append(f"top-k {self.top_k}")
+        if self.since or self.until:
+            parts.append("dated " + " to ".join((self.since or "…", self.until or "…")))
         return plain(" · ".join(parts))
 
     def on_mount(self) -> None:
@@ -170,10 +177,11 @@ class QAApp(App[None]):
             self.post_message(Failed(f"could not load the index: {exc}", fatal=True))
 
     @work(thread=True, exclusive=True, group="ask")
-    def answer(self, question: str, previous: PreviousTurn | None) -> None:
+    def answer(self, question: str, previous: PreviousTurn | None, timeline: bool | None = None) -> None:
         """Answer one question."""
         try:
-            trace = self.service.trace(question, k=self.top_k, previous=previous, check=False)
+            trace = self.service.trace(question, k=self.top_k, previous=previous, check=False, since=self.since,
+                                       until=self.until, timeline=timeline)
             self.post_message(Answered(question, trace))
         except QAError as exc:
             self.post_message(Failed(str(exc)))
@@ -192,7 +200,8 @@ class QAApp(App[None]):
         self.titles = message.titles
         if not self.views:
             self.query_one(Transcript).mount(WelcomeCard(self.titles))
-        self.query_one("#status", Static).update(self._status(message.articles, message.passages))
+        self.articles, self.passages = message.articles, message.passages
+        self.query_one("#status", Static).update(self._status())
         self._unlock()
         for note in self.service.notices:
             self.notify(note, severity="warning", markup=False)
@@ -249,8 +258,9 @@ class QAApp(App[None]):
             return
         self.ask(text)
 
-    def ask(self, question: str) -> None:
-        """Ask a question (follow-ups are resolved against the last turn)."""
+    def ask(self, question: str, timeline: bool | None = None) -> None:
+        """Ask a question (follow-ups are resolved against the last turn); ``timeline`` lists the
+        relevant sentences in date order."""
         transcript = self.query_one(Transcript)
         transcript.query(WelcomeCard).remove()
         transcript.mount(QuestionBubble(question))
@@ -259,7 +269,7 @@ class QAApp(App[None]):
         box = self.query_one(QuestionInput)
         box.disabled = True
         box.placeholder = "Searching the articles…"
-        self.answer(question, self._previous(len(self.views)))
+        self.answer(question, self._previous(len(self.views)), timeline)
 
     def _previous(self, index: int) -> PreviousTurn | None:
         """What a follow-up asked as turn ``index`` can refer to: the turn before it."""
@@ -349,6 +359,14 @@ class QAApp(App[None]):
             self.action_history()
         elif name == "help":
             self.action_help()
+        elif name in ("since", "until"):
+            self._set_bound(name, arg.strip())
+        elif name == "timeline":
+            question = arg.strip() or (self.views[-1].turn.question if self.views else "")
+            if not question:
+                self.notify("Usage: /timeline QUESTION (or ask a question first).", severity="error", markup=False)
+            else:
+                self.ask(question, timeline=True)
         elif name == "k":
             if arg.strip().isdigit() and 1 <= int(arg) <= 20:
                 self._set_top_k(int(arg))
@@ -356,6 +374,23 @@ class QAApp(App[None]):
                 self.notify("Usage: /k N, with N from 1 to 20.", severity="error", markup=False)
         else:
             self.notify(f"Unknown command /{name}; F1 lists the commands.", severity="error", markup=False)
+
+    def _set_bound(self, name: str, arg: str) -> None:
+        """``/since DATE``, ``/until DATE``; ``off`` (or nothing) removes the bound."""
+        from qa.dates import parse_iso
+
+        value = None if arg.lower() in ("", "off", "none", "clear") else parse_iso(arg)
+        if arg.lower() not in ("", "off", "none", "clear") and value is None:
+            self.notify(f"Usage: /{name} DATE (YYYY, YYYY-MM or YYYY-MM-DD), or /{name} off.", severity="error",
+                        markup=False)
+            return
+        since, until = (value, self.until) if name == "since" else (self.since, value)
+        if since and until and since[: len(until)] > until[: len(since)]:
+            self.notify(f"/since {since} is after /until {until}: nothing could match.", severity="error", markup=False)
+            return
+        self.since, self.until = since, until
+        self.query_one("#status", Static).update(self._status())
+        self.notify(f"Only articles dated {name} {value}." if value else f"/{name} removed.", markup=False)
 
     def action_why(self) -> None:
         """Show the retrieved passages and their scores for the selected answer."""

@@ -34,6 +34,9 @@ Ask anything about the articles. Every answer is quoted from an article, with it
 | Ctrl+Q | quit |
 
 **Commands:** `/why` shows the retrieved passages and their scores for the last answer;
+`/since DATE` and `/until DATE` keep only articles dated within them (`/since off` removes it);
+`/timeline QUESTION` lists the relevant sentences of several articles in date order (questions
+like "How did X change?" get one by themselves);
 `/new`, `/export`, `/sources`, `/history`, `/k N`, `/help`.
 
 **Follow-ups** such as "When did she say that?" or "And what about South Korea?" are answered

@@ -8,7 +8,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, LoadingIndicator, ProgressBar, Static
 
+from qa import present
 from qa.models import AskResult, Citation
+from qa.safe_text import counted
 from qa.service import Evidence
 from tui.widgets.text import literal, plain
 
@@ -33,9 +35,11 @@ class SelectTurn(Message):
 
 
 def citation_line(c: Citation) -> Content:
-    """One citation: number, title, outlet and date, file and offsets."""
+    """One citation: number, title, outlet and date, file and offsets, and the wire copies."""
     meta = c.byline
     parts = [c.title] + ([meta] if meta else []) + [f"{c.source}:{c.start}-{c.end}"]
+    if c.also_in:
+        parts.append("also in " + ", ".join(c.also_in))
     text = f"[{c.n}] " + " — ".join(parts)
     number = len(f"[{c.n}]")
     return literal(text, [(0, number, "bold $accent"), (len(text) - len(parts[-1]), len(text), "$text-muted")])
@@ -84,7 +88,9 @@ class AnswerCard(Vertical):
             if r.followup_of:
                 yield Static(Content("follow-up to: ").stylize("italic") + plain(r.followup_of), classes="resolved")
             yield Static(Content("answered as: ").stylize("italic") + plain(r.resolved_question), classes="resolved")
-        if r.abstained or r.answer is None:
+        if r.timeline is not None:
+            yield from self._timeline(r)
+        elif r.abstained or r.answer is None:
             yield Static(Content("Not found in the articles."), classes="answer-text not-found")
             why = (r.reason or "nothing answers it confidently") + " — the closest passages:"
             yield Static(plain(why), classes="meta")
@@ -94,15 +100,70 @@ class AnswerCard(Vertical):
             else:
                 yield Static(plain(r.answer.text), classes="answer-text")
                 yield Static(_sentence_view(r), classes="sentence")
-            yield Static(Content(f"confidence {r.answer.confidence:.2f} · {r.answer.kind}"), classes="meta")
+            date = present.answer_date(r)
+            yield Static(plain(present.byline(present.answer_outlet(r), date))
+                         + Content(f" · confidence {r.answer.confidence:.2f} · {r.answer.kind}"), classes="meta")
+            note = present.resolved(r.answer.resolved_dates, date)
+            if note:
+                yield Static(Content("dates: ").stylize("bold") + plain(note), classes="meta dates")
+            yield from self._others(r)
         for c in r.citations:
             # the answer's own source in full; the other passages on one line each
             yield CitationLine(self.turn, c, full=c.n == 1 and not r.abstained)
         for notice in r.notices:
             yield Static(plain("note: " + notice), classes="meta")
 
+    @staticmethod
+    def _ref(r: AskResult, source: str, start: int) -> str:
+        n = present.citation_number(r, source, start)
+        return f" [{n}]" if n else ""
+
+    def _others(self, r: AskResult) -> ComposeResult:
+        """What the other articles say: "also in", and the values that differ."""
+        assert r.answer is not None
+        agreeing = [a for a in r.alternatives if a.agrees]
+        differing = [a for a in r.alternatives if not a.agrees]
+        if agreeing:
+            refs = "".join(self._ref(r, a.source, a.start) for a in agreeing)
+            yield Static(Content(f"also in {counted(len(agreeing), 'other article')}:{refs}"), classes="meta agree")
+        if differing:
+            yield Static(Content("Sources differ:").stylize("bold $warning"), classes="differ-title")
+            rows = [(r.answer.text, present.byline(present.answer_outlet(r), present.answer_date(r)),
+                     self._ref(r, r.answer.source, r.answer.start), r.answer.sentence.text)]
+            rows += [(a.text, a.byline, self._ref(r, a.source, a.start), a.sentence.text) for a in differing]
+            for value, where, ref, sentence in rows:
+                yield Static(Content("• ") + plain(value).stylize("bold") + plain(f" — {where}{ref}"), classes="differ")
+                yield Static(plain("“" + _shorten(sentence.strip(), value, 110) + "”"), classes="differ-sentence")
+
+    def _timeline(self, r: AskResult) -> ComposeResult:
+        entries = r.timeline or []
+        title = (f"Timeline: {counted(len(entries), 'sentence')} in date order" if entries
+                 else "Timeline: no sentences found for this question")
+        yield Static(Content(title).stylize("bold $accent"), classes="answer-text timeline-title")
+        for e in entries:
+            when = e.when or "undated"
+            ref = f" [{e.n}]" if e.n else ""
+            yield Static(plain(f"{when:<10} ").stylize("bold") + plain("“" + _shorten(e.text.strip(), "", 220) + "”")
+                         + Content(ref).stylize("$text-muted"), classes="timeline-entry")
+            said = " · date said in the text" if e.when_from == "sentence" else ""
+            yield Static(plain(f"{'':11}{present.byline(e.outlet, e.article_date)}{said}"), classes="meta timeline-meta")
+
     def on_click(self) -> None:
         self.post_message(SelectTurn(self.turn))
+
+
+def _shorten(text: str, keep: str, width: int) -> str:
+    """``text`` cut to about ``width`` characters, keeping ``keep`` in view."""
+    if len(text) <= width:
+        return text
+    at = max(0, text.find(keep)) if keep else 0
+    lo = max(0, min(at - width // 3, len(text) - width))
+    hi = lo + width
+    if lo:  # cut at word boundaries
+        lo = text.find(" ", lo) + 1 or lo
+    if hi < len(text):
+        hi = max(text.rfind(" ", lo, hi), at + len(keep), lo + 1)
+    return ("…" if lo else "") + text[lo:hi].strip() + ("…" if hi < len(text) else "")
 
 
 class QuestionBubble(Static):

@@ -1,0 +1,280 @@
+"""Time in articles and questions: relative dates resolved against the article's date, the dates a
+sentence mentions, and the date bounds a question or an option sets.
+
+Values are ISO strings as precise as the text: "2026" (a year), "2026-03" (a month),
+"2026-03-03" (a day). Such strings compare correctly as text within one precision, and
+``within`` compares across precisions ("2026-03-03" is within "2026-03").
+
+Resolution is date arithmetic, never a guess: without the article's date nothing relative is
+resolved. A month named without a year ("in March") is the one nearest the article's date, or the
+next/last one when the text says so; a weekday ("on Tuesday") is the one of the article's week
+before it (news reports what happened), or after it when the sentence speaks of the future.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+import re
+from dataclasses import dataclass
+
+_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+_MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+_MONTHS["sept"] = 9
+_WEEKDAYS = {d.lower(): i for i, d in enumerate(calendar.day_name)}
+
+_MONTH = r"(?P<month>January|February|March|April|May|June|July|August|September|October|November|December|" \
+         r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
+_DAY = r"(?P<day>[12]?\d|3[01])(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+
+# absolute dates, most precise first (month names are capitalised: "may" is a verb)
+_ABSOLUTE = [
+    re.compile(r"\b(?P<iso>(?:19|20)\d\d-[01]\d-[0-3]\d)\b"),
+    re.compile(r"\b" + _DAY + r"\s+" + _MONTH + r",?\s+" + _YEAR + r"\b"),
+    re.compile(r"\b" + _MONTH + r"\s+" + _DAY + r",?\s+" + _YEAR + r"\b"),
+    re.compile(r"\b" + _MONTH + r",?\s+(?:of\s+)?" + _YEAR + r"\b"),
+    re.compile(r"(?<![\d$€£¥.,-])\b(?i:in|since|by|until|before|after|of|from|during|early|late|mid-?)\s+" + _YEAR
+               + r"\b(?![-–]?\d)"),
+]
+_RELATIVE = [
+    ("day", re.compile(r"\b(?P<word>today|yesterday|tomorrow)\b", re.I)),
+    ("unit", re.compile(r"\b(?P<which>this|next|last|past|coming)\s+(?P<unit>month|year)\b", re.I)),
+    ("month_day", re.compile(r"\b(?:(?P<which>last|next|this|coming)\s+)?" + _MONTH + r"\s+" + _DAY + r"\b(?!,?\s+\d)")),
+    ("day_month", re.compile(r"\b" + _DAY + r"\s+" + _MONTH + r"\b(?!,?\s+\d)")),
+    # a month alone needs a word that makes it a time ("in March", "last November"): "May" is a verb
+    ("month", re.compile(r"\b(?:(?P<which>[Ll]ast|[Nn]ext|[Tt]his|[Cc]oming)|(?i:in|by|until|since|from|of|"
+                         r"early|late|mid|before|after|during|through|till))\s+" + _MONTH + r"\b(?!\.?,?\s+\d)")),
+    ("weekday", re.compile(r"\b(?:(?P<which>last|next|this|coming)\s+)?(?P<weekday>Monday|Tuesday|Wednesday|"
+                           r"Thursday|Friday|Saturday|Sunday)\b")),
+]
+_DATELINE_AFTER = re.compile(r"\s*\([^)\n]{2,40}\)\s*[–—-]")
+_FUTURE = re.compile(r"\b(?:will|shall|'ll|plans?|planned|planning|expected|expects?|scheduled|due|"
+                     r"set to|is to|are to|going to|would|hopes?|intends?|aims?)\b", re.I)
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """A piece of text naming a time, with the ISO value it stands for."""
+
+    start: int
+    end: int
+    value: str
+    relative: bool
+    """True when the value came from the article's date ("next month"), False when the text
+    states it fully ("3 March 2026")."""
+
+
+def parse_iso(value: str) -> str | None:
+    """``value`` when it is an ISO year, month or day that exists ("2026", "2026-03", "2026-03-03")."""
+    m = re.fullmatch(r"((?:19|20)\d\d)(?:-([01]\d)(?:-([0-3]\d))?)?", value.strip())
+    if not m:
+        return None
+    year, month, day = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+    try:
+        _dt.date(year, month, day)
+    except ValueError:
+        return None
+    return value.strip()
+
+
+def _iso(year: int, month: int | None = None, day: int | None = None) -> str | None:
+    try:
+        _dt.date(year, month or 1, day or 1)
+    except ValueError:
+        return None
+    return f"{year:04d}" + (f"-{month:02d}" if month else "") + (f"-{day:02d}" if month and day else "")
+
+
+def _month_year(month: int, anchor: _dt.date, which: str | None) -> int:
+    which = (which or "").lower()
+    if which == "last":
+        return anchor.year if month < anchor.month else anchor.year - 1
+    if which in ("next", "coming"):
+        return anchor.year if month > anchor.month else anchor.year + 1
+    if which == "this":
+        return anchor.year
+    # the nearest: within six months either side of the article's month
+    diff = month - anchor.month
+    if diff > 6:
+        return anchor.year - 1
+    if diff < -6:
+        return anchor.year + 1
+    return anchor.year
+
+
+def _shift_month(d: _dt.date, months: int) -> tuple[int, int]:
+    total = d.year * 12 + d.month - 1 + months
+    return total // 12, total % 12 + 1
+
+
+def mentions(text: str, start: int, end: int, anchor: str | None) -> list[DateMention]:
+    """Every time ``text[start:end]`` names, in text order; relative ones only with an ``anchor``
+    (the article's ISO date)."""
+    piece = text[start:end]
+    found: list[DateMention] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or e <= a for s, e in taken)
+
+    for pattern in _ABSOLUTE:
+        for m in pattern.finditer(piece):
+            groups = m.groupdict()
+            if groups.get("iso"):
+                value = parse_iso(groups["iso"])
+            else:
+                month = _MONTHS.get((groups.get("month") or "").lower().rstrip("."))
+                day = int(groups["day"]) if groups.get("day") else None
+                value = _iso(int(groups["year"]), month, day)
+            a, b = m.span("iso") if groups.get("iso") else (m.start() if groups.get("month") else m.start("year"),
+                                                              m.end())
+            if value and free(a, b):
+                taken.append((a, b))
+                found.append(DateMention(start + a, start + b, value, relative=False))
+    day0 = _dt.date.fromisoformat(anchor) if anchor and parse_iso(anchor) and len(anchor) == 10 else None
+    if day0 is not None:
+        future = bool(_FUTURE.search(piece))
+        for kind, pattern in _RELATIVE:
+            for m in pattern.finditer(piece):
+                a, b = m.span()
+                if kind == "month" and not m.group("which"):
+                    a = m.start("month")  # "in March": the time is "March"
+                if not free(a, b) or _DATELINE_AFTER.match(piece, b):
+                    continue  # the dateline ("Turin, Jan. 5 (Harbour Wire)–") is the article's own date
+                value = _relative(kind, m, day0, future)
+                if value:
+                    taken.append((a, b))
+                    found.append(DateMention(start + a, start + b, value, relative=True))
+    return sorted(found, key=lambda d: d.start)
+
+
+def _relative(kind: str, m: re.Match[str], day0: _dt.date, future: bool) -> str | None:
+    g = m.groupdict()
+    which = (g.get("which") or "").lower() or None
+    if kind == "day":
+        offset = {"today": 0, "yesterday": -1, "tomorrow": 1}[g["word"].lower()]
+        return (day0 + _dt.timedelta(days=offset)).isoformat()
+    if kind == "unit":
+        step = {"this": 0, "next": 1, "coming": 1, "last": -1, "past": -1}[which or "this"]
+        if g["unit"].lower() == "year":
+            return f"{day0.year + step:04d}"
+        year, month = _shift_month(day0, step)
+        return f"{year:04d}-{month:02d}"
+    if kind == "weekday":
+        target = _WEEKDAYS[g["weekday"].lower()]
+        if which in ("next", "coming") or (which is None and future):
+            delta = (target - day0.weekday()) % 7 or 7
+        elif which == "this":
+            delta = target - day0.weekday()
+        else:
+            delta = -((day0.weekday() - target) % 7 or (7 if which == "last" else 0))
+        return (day0 + _dt.timedelta(days=delta)).isoformat()
+    month = _MONTHS.get(g["month"].lower().rstrip("."))
+    if not month:
+        return None
+    year = _month_year(month, day0, which)
+    if kind in ("month_day", "day_month"):
+        return _iso(year, month, int(g["day"]))
+    return _iso(year, month)
+
+
+def resolve(text: str, start: int, end: int, anchor: str | None) -> list[DateMention]:
+    """The relative times in ``text[start:end]`` resolved against ``anchor`` (nothing without one)."""
+    return [d for d in mentions(text, start, end, anchor) if d.relative]
+
+
+def first_date(text: str, start: int, end: int, anchor: str | None) -> str | None:
+    """The first time ``text[start:end]`` names, absolute or resolved."""
+    found = mentions(text, start, end, anchor)
+    return found[0].value if found else None
+
+
+def within(value: str, since: str | None, until: str | None) -> bool:
+    """Whether the ISO ``value`` lies in ``[since, until]``, each bound inclusive and as precise as
+    written ("2025" until includes all of 2025)."""
+    if since and value[: len(since)] < since[: len(value)]:
+        return False
+    return not (until and value[: len(until)] > until[: len(value)])
+
+
+def describe(value: str) -> str:
+    """A human form of an ISO value: "2026", "March 2026", "Tue 3 March 2026"."""
+    parts = value.split("-")
+    if len(parts) == 1:
+        return value
+    month = calendar.month_name[int(parts[1])]
+    if len(parts) == 2:
+        return f"{month} {parts[0]}"
+    day = _dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    return f"{calendar.day_abbr[day.weekday()]} {day.day} {month} {parts[0]}"
+
+
+def _before(value: str) -> str:
+    """The last day before the ISO ``value``."""
+    first = _dt.date(int(value[:4]), int(value[5:7]) if len(value) > 4 else 1, int(value[8:10]) if len(value) > 7 else 1)
+    return (first - _dt.timedelta(days=1)).isoformat()
+
+
+def _after(value: str) -> str:
+    """The first day after the whole of the ISO ``value``."""
+    year = int(value[:4])
+    if len(value) == 4:
+        return f"{year + 1:04d}-01-01"
+    month = int(value[5:7])
+    if len(value) == 7:
+        y, m = (year + 1, 1) if month == 12 else (year, month + 1)
+        return f"{y:04d}-{m:02d}-01"
+    return (_dt.date.fromisoformat(value) + _dt.timedelta(days=1)).isoformat()
+
+
+@dataclass(frozen=True)
+class TimeIntent:
+    """What a question asks about time."""
+
+    since: str | None = None
+    until: str | None = None
+    latest: bool = False
+    """ "latest", "most recent", "newest", "currently", "now": prefer the newest article."""
+    year: str | None = None
+    """ "in 2025": prefer articles of that year."""
+
+
+_LATEST = re.compile(r"\b(?:latest|most\s+recent(?:ly)?|newest|currently|current|now|as\s+of\s+now|so\s+far)\b", re.I)
+_BOUND = re.compile(r"\b(?P<word>as\s+of|before|until|till|up\s+to|after|since)\s+(?P<when>[^?;]{4,30})", re.I)
+_IN_YEAR = re.compile(r"\bin\s+" + _YEAR + r"\b(?!-)")
+
+
+def question_time(question: str) -> TimeIntent:
+    """The article-date preferences and bounds a question states."""
+    since = until = None
+    for m in _BOUND.finditer(question):
+        found = mentions(m.group("when"), 0, len(m.group("when")), None)
+        if not found or found[0].start > 0:
+            continue
+        value, word = found[0].value, m.group("word").lower().split()[0]
+        if word in ("as", "until", "till", "up"):
+            until = value
+        elif word == "before":
+            until = _before(value)
+        elif word == "after":
+            since = _after(value)
+        else:
+            since = value
+    year = _IN_YEAR.search(question)
+    return TimeIntent(since=since, until=until, latest=bool(_LATEST.search(question)),
+                      year=year.group("year") if year and not (since or until) else None)
+
+
+_TIMELINE = re.compile(
+    r"^\s*(?:how\s+(?:did|has|have|had|does|do)\b.*\b(?:chang|develop|evolv|unfold|progress|shift|grow|grew)\w*"
+    r"|(?:please\s+)?(?:give|show|make)\s+(?:me\s+)?(?:a\s+|the\s+)?timeline\b|(?:a\s+|the\s+)?timeline\b"
+    r"|what\s+(?:has\s+|have\s+)?happened\s+(?:with|to|in|between)\b.*\bsince\b|(?:the\s+)?(?:history|chronology)\s+of\b)",
+    re.IGNORECASE,
+)
+
+
+def asks_for_timeline(question: str) -> bool:
+    """Whether a question asks how something developed over time ("How did X change?",
+    "timeline of X", "What happened with X since ...?")."""
+    return bool(_TIMELINE.search(question))
