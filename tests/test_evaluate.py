@@ -148,7 +148,7 @@ def hybrid_metrics(service: QAService, questions: list[EvalQuestion]) -> dict[st
 # abstention 0.80, Recall@1 0.95) are above them: they are not reached yet.
 FLOORS = {
     "article_recall@1": 0.93,
-    "article_recall@5": 1.0,
+    "article_recall@5": 0.99,  # 1.0 before other articles were read: see README, "News across articles"
     "mrr@10": 0.95,
     "passage_recall@5": 0.95,
     "sentence_contains_gold": 0.74,
