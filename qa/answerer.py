@@ -104,10 +104,25 @@ class Candidate:
                 self.passage_coverage, self.similarity)
 
 
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def logit(p: float) -> float:
+    """The logistic scale of a probability (the inverse of the sigmoid)."""
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log(p / (1 - p))
+
+
 def confidence(features: Sequence[float], weights: Sequence[float]) -> float:
     """The logistic confidence model: a weight for each feature, then the bias."""
-    z = sum(w * x for w, x in zip(weights[:-1], features, strict=True)) + weights[-1]
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    return _sigmoid(sum(w * x for w, x in zip(weights[:-1], features, strict=True)) + weights[-1])
+
+
+def agreed(base: float, agreeing: int, differing: int, agreement: Sequence[float]) -> float:
+    """A base confidence moved, on the logistic scale, by ``agreement``'s weight for each
+    agreeing and each differing article."""
+    return _sigmoid(logit(base) + agreement[0] * agreeing + agreement[1] * differing)
 
 
 @dataclass
@@ -222,8 +237,7 @@ class Answerer:
         ranking = [best.passage] + [p for p in ranking if p != best.passage]
         if best.confidence < threshold:
             return Decision(None, best.passage, best.confidence, self.doubt(best), candidates, ranking)
-        return Decision(self.make_answer(best), best.passage, best.confidence, None, candidates, ranking,
-                        alternatives if best.confidence >= threshold else [])
+        return Decision(self.make_answer(best), best.passage, best.confidence, None, candidates, ranking, alternatives)
 
     def make_answer(self, best: Candidate) -> Answer:
         """The answer for a candidate, its sentence's relative dates resolved."""
@@ -261,7 +275,6 @@ class Answerer:
         cluster: dict[int, int] = {}
         for i, c in enumerate(tops):
             cluster[c.passage] = next((cluster[o.passage] for o in tops[:i] if self.copies(o.passage, c.passage)), i)
-        agree_w, differ_w = agreement
         rescored: dict[int, Candidate] = {}
         for c in tops:
             agreeing, differing = set(), set()
@@ -274,9 +287,8 @@ class Answerer:
                 elif agreement_.conflict_possible(c.kind, o.kind):
                     differing.add(cluster[o.passage])
             n_agree, n_differ = min(len(agreeing), MAX_COUNTED), min(len(differing), MAX_COUNTED)
-            z = _logit(c.base_confidence) + agree_w * n_agree + differ_w * n_differ
             rescored[c.passage] = replace(c, agreeing=n_agree, differing=n_differ, grouped=True,
-                                          confidence=1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))))
+                                          confidence=agreed(c.base_confidence, n_agree, n_differ, agreement))
         # each article's best comes first: another span of the same article is never the answer
         # in its place (it would escape the comparison)
         candidates = (sorted(rescored.values(), key=lambda c: (-c.confidence, c.rank))
@@ -360,8 +372,3 @@ class Answerer:
         if best.null_score > best.span_score:
             return "the reader found no answer in the passages read"
         return "the reader's best answer is not certain enough"
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-12), 1 - 1e-12)
-    return math.log(p / (1 - p))

@@ -225,7 +225,7 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
     """The text form of an answer: the answer, its sentence, its date, what other articles say,
     the timeline when asked for, and the citations."""
     from qa import present
-    from qa.safe_text import printable
+    from qa.safe_text import counted, printable
 
     lines: list[str] = []
     if result.timeline is not None:
@@ -266,13 +266,13 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
         differing = [a for a in result.alternatives if not a.agrees]
         if agreeing:
             refs = " ".join(f"[{n}]" for a in agreeing if (n := present.citation_number(result, a.source, a.start)))
-            lines.append(f"Also in {_count(len(agreeing), 'other article')}: {refs}")
+            lines.append(f"Also in {counted(len(agreeing), 'other article')}: {refs}")
         if differing:
             lines.append(_style("Sources differ:", "1;33", colour))
             for a in [None, *differing]:
                 value, where, src, start, sent = (
                     (answer.text, present.byline(present.answer_outlet(result), date), answer.source, answer.start,
-                     answer.sentence.text) if a is None else (a.text, a.byline, a.source, a.start, a.sentence.text))
+                     answer.sentence.text) if a is None else (a.text, present.byline(a.outlet, a.date), a.source, a.start, a.sentence.text))
                 n = present.citation_number(result, src, start)
                 ref = f" [{n}]" if n else ""
                 lines.append(f"  {printable(value)} — {printable(where)}{ref}")
@@ -291,12 +291,6 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
     for notice in result.notices:
         lines.append(_style(f"note: {printable(notice)}", "2", colour))
     return "\n".join(lines)
-
-
-def _count(n: int, noun: str) -> str:
-    from qa.safe_text import counted
-
-    return counted(n, noun)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

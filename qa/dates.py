@@ -198,6 +198,11 @@ def within(value: str, since: str | None, until: str | None) -> bool:
     return not (until and value[: len(until)] > until[: len(value)])
 
 
+def crossed(since: str | None, until: str | None) -> bool:
+    """Whether ``since`` lies after ``until``, so that no date is within both."""
+    return bool(since and until and since[: len(until)] > until[: len(since)])
+
+
 def describe(value: str) -> str:
     """A human form of an ISO value: "2026", "March 2026", "Tue 3 March 2026"."""
     parts = value.split("-")

@@ -321,14 +321,13 @@ def fit_agreement(outcomes: list[Outcome], weights: tuple[float, ...], l2: float
     best candidate is a correct answer."""
     import numpy as np
 
-    from qa.answerer import confidence
+    from qa.answerer import confidence, logit
 
     rows, ys, offsets = [], [], []
     for o in outcomes:
         for feats, span, _, agreeing, differing, grouped in o.candidates:
             if grouped:
-                p = min(max(confidence(feats, weights), 1e-9), 1 - 1e-9)
-                offsets.append(math.log(p / (1 - p)))
+                offsets.append(logit(confidence(feats, weights)))
                 rows.append([agreeing, differing])
                 ys.append(1.0 if correct_span(span, o.question.answers) else 0.0)
     if not rows:
@@ -349,14 +348,11 @@ def fit_agreement(outcomes: list[Outcome], weights: tuple[float, ...], l2: float
 def final_confidence(candidate: tuple, weights: tuple[float, ...], agreement: tuple[float, float]) -> float:
     """A calibration candidate's confidence: the model's, moved by agreement when it is its
     article's best."""
-    from qa.answerer import confidence
+    from qa.answerer import agreed, confidence
 
     feats, _, _, agreeing, differing, grouped = candidate
-    p = min(max(confidence(feats, weights), 1e-12), 1 - 1e-12)
-    if not grouped:
-        return p
-    z = math.log(p / (1 - p)) + agreement[0] * agreeing + agreement[1] * differing
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    p = confidence(feats, weights)
+    return agreed(p, agreeing, differing, agreement) if grouped else p
 
 
 def rescore(outcomes: list[Outcome], weights: tuple[float, ...], agreement: tuple[float, float] = (0.0, 0.0)) -> None:

@@ -131,11 +131,6 @@ class Alternative(_Model):
     resolved_dates: list[ResolvedDate] = []
     """Relative times in its sentence resolved against its article's date."""
 
-    @property
-    def byline(self) -> str:
-        """Outlet and date as far as known, else "undated"."""
-        return ", ".join(x for x in (self.outlet, self.date or "undated") if x)
-
 
 class TimelineEntry(_Model):
     """One dated sentence of a timeline."""

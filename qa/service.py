@@ -291,7 +291,7 @@ class QAService:
         tokens = self.embedder.count_query_tokens(cleaned)
         if tokens > MAX_TOKENS - 2:
             notices.append(f"the question has {tokens} word pieces; the model read only its first {MAX_TOKENS - 2}")
-        if since and until and since[: len(until)] > until[: len(since)]:
+        if dates.crossed(since, until):
             raise UsageError(f"--since {since} is after --until {until}: no article can be dated in between")
         intent = dates.question_time(cleaned)
         since = since or intent.since

@@ -377,7 +377,7 @@ class QAApp(App[None]):
 
     def _set_bound(self, name: str, arg: str) -> None:
         """``/since DATE``, ``/until DATE``; ``off`` (or nothing) removes the bound."""
-        from qa.dates import parse_iso
+        from qa.dates import crossed, parse_iso
 
         value = None if arg.lower() in ("", "off", "none", "clear") else parse_iso(arg)
         if arg.lower() not in ("", "off", "none", "clear") and value is None:
@@ -385,7 +385,7 @@ class QAApp(App[None]):
                         markup=False)
             return
         since, until = (value, self.until) if name == "since" else (self.since, value)
-        if since and until and since[: len(until)] > until[: len(since)]:
+        if crossed(since, until):
             self.notify(f"/since {since} is after /until {until}: nothing could match.", severity="error", markup=False)
             return
         self.since, self.until = since, until

@@ -130,7 +130,7 @@ class AnswerCard(Vertical):
             yield Static(Content("Sources differ:").stylize("bold $warning"), classes="differ-title")
             rows = [(r.answer.text, present.byline(present.answer_outlet(r), present.answer_date(r)),
                      self._ref(r, r.answer.source, r.answer.start), r.answer.sentence.text)]
-            rows += [(a.text, a.byline, self._ref(r, a.source, a.start), a.sentence.text) for a in differing]
+            rows += [(a.text, present.byline(a.outlet, a.date), self._ref(r, a.source, a.start), a.sentence.text) for a in differing]
             for value, where, ref, sentence in rows:
                 yield Static(Content("• ") + plain(value).stylize("bold") + plain(f" — {where}{ref}"), classes="differ")
                 yield Static(plain("“" + _shorten(sentence.strip(), value, 110) + "”"), classes="differ-sentence")
