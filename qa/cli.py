@@ -269,15 +269,15 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
             lines.append(f"Also in {counted(len(agreeing), 'other article')}: {refs}")
         if differing:
             lines.append(_style("Sources differ:", "1;33", colour))
-            for a in [None, *differing]:
-                value, where, src, start, sent = (
-                    (answer.text, present.byline(present.answer_outlet(result), date), answer.source, answer.start,
-                     answer.sentence.text) if a is None else (a.text, present.byline(a.outlet, a.date), a.source, a.start, a.sentence.text))
-                n = present.citation_number(result, src, start)
+            for a in [answer, *differing]:
+                where = present.byline(*((present.answer_outlet(result), date) if a is answer else (a.outlet, a.date)))
+                n = present.citation_number(result, a.source, a.start)
                 ref = f" [{n}]" if n else ""
-                lines.append(f"  {printable(value)} — {printable(where)}{ref}")
-                lines.append(_style(f'      "{printable(_elide(sent.strip(), 0, 0, 160)[0])}"', "2", colour))
-                if a is not None:
+                lines.append(f"  {printable(a.text)} — {printable(where)}{ref}")
+                at = a.start - a.sentence.start  # the sentence cut around the value, so that it stays in view
+                cut, _, _, left, right = _elide(a.sentence.text, at, at + len(a.text), 160)
+                lines.append(_style(f'      "{"…" if left else ""}{printable(cut)}{"…" if right else ""}"', "2", colour))
+                if a is not answer:
                     note = present.resolved(a.resolved_dates, a.date)
                     if note:
                         lines.append(_style(f"      dates: {printable(note)}", "2", colour))

@@ -188,6 +188,10 @@ def test_ask_json_has_alternatives_dates_and_copies(dated_index: Path, qa_env: d
     assert any(c["also_in"] for c in out["citations"])
     plain = run_qa(["ask", PRICE, "--corpus", str(DATED), "--index", str(dated_index)], qa_env).stdout
     assert "Sources differ:" in plain and "Northline News, 2026-02-20" in plain
+    lines = plain.splitlines()
+    for i, line in enumerate(lines):  # each differing value is in view in the sentence quoted under it
+        if line.startswith("  ") and " — " in line and not line.startswith("   "):
+            assert line.strip().split(" — ")[0] in lines[i + 1]
 
 
 def test_timeline_and_date_options_on_the_command_line(dated_index: Path, qa_env: dict[str, str]) -> None:
