@@ -7,7 +7,11 @@
 2. Warm: questions answered inside one process, as the chat does (p50, p95).
 3. Indexing: passages per second of qa's indexing encoder against plain sentence-transformers
    ``encode`` at batch 32 on the same passages; the seed index built with that encoder and
-   evaluated, to show that retrieval quality is unchanged; a refresh after one article changed.
+   evaluated, to show that retrieval quality is unchanged; a refresh after one article changed;
+   and a generated folder of ``--articles`` (10,000) articles of every format (.txt, .md with
+   front matter, .html pages with their chrome, .jsonl exports), indexed by ``qa index`` in a
+   subprocess that is killed halfway and then run again to the end: articles per second, how
+   much the second run took up, and a refresh with nothing changed.
 4. Scale: synthetic passage vectors drawn around real passage embeddings (mixtures of two real
    vectors plus noise), indexed with the same code as real corpora; build time, index size,
    load time, single-query latency and recall@10 against exact search; and a sparse BM25 index
@@ -17,6 +21,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import json
 import os
 import statistics
@@ -186,14 +191,143 @@ def indexing(settings: Settings, data: IndexData, runs: int, say: Say) -> dict[s
         first.write_text(first.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
         embedded = []
         start = time.perf_counter()
-        report = QAService(s).index(progress=lambda stage, done, total: embedded.append(total))
+        report = QAService(s).index(
+            progress=lambda stage, done, total: embedded.append(total) if stage == "embedding" else None)
         refresh = {"changed": report.changed, "unchanged": report.unchanged,
-                   "texts_embedded": max(embedded, default=0), "seconds": round(time.perf_counter() - start, 2)}
+                   "articles_embedded": max(embedded, default=0), "seconds": round(time.perf_counter() - start, 2)}
     return {
         "passages": len(texts), "plain_passages_per_s": round(statistics.median(plain_rates), 1),
         "qa_passages_per_s": round(statistics.median(our_rates), 1), "qa_encoder": ours.name,
         "speedup": round(statistics.median(our_rates) / statistics.median(plain_rates), 2),
         "min_cosine_to_plain": round(cosine, 6), "quality": quality, "refresh_one_article": refresh,
+    }
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} | {outlet}</title>
+<meta property="og:site_name" content="{outlet}"><meta property="article:published_time" content="{date}T07:30:00Z">
+<link rel="canonical" href="{url}"></head><body>
+<header><nav><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li><li><a href="/business">Business</a></li>
+<li><a href="/opinion">Opinion</a></li></ul></nav></header>
+<div class="cookie-banner"><p>We use cookies to give you the best experience on our website.</p><button>Accept all</button></div>
+<main><article><h1>{title}</h1><p class="byline">By {author}</p>
+{paragraphs}
+</article><aside class="newsletter"><h3>Get our morning briefing</h3><p>The day's top stories, every weekday.</p>
+<form><input type="email"><button>Sign up</button></form></aside>
+<section class="related"><h2>More stories</h2><ul>{related}</ul></section>
+<section class="comments" id="comments"><h2>Comments</h2><p>Readers' views are their own.</p></section></main>
+<footer><p>&copy; {year} {outlet}. All rights reserved.</p></footer></body></html>
+"""
+
+
+def generate_folder(folder: Path, n: int, sentences: list[str], seed: int = 0) -> dict[str, int]:
+    """Write ``n`` articles of every format under ``folder``, made of ``sentences`` drawn at random:
+    half .txt, 15% .md with front matter, 20% .html pages with navigation, cookie banner, newsletter
+    box, related links, comments and footer, 15% records of .jsonl exports (100 per file). Returns
+    how many articles of each format were written."""
+    rng = np.random.default_rng(seed)
+    outlets = ["The Daily Ledger", "Harbour Wire", "Northline News", "Coast Gazette", "Metro Courier"]
+    counts = {"text": 0, "markdown": 0, "html": 0, "jsonl": 0}
+    records: list[str] = []
+
+    def flush() -> None:
+        if records:
+            (folder / "exports" / f"feed-{counts['jsonl'] // 100:03d}.jsonl").write_text("\n".join(records) + "\n")
+            records.clear()
+
+    (folder / "exports").mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        picked = [sentences[j] for j in rng.choice(len(sentences), size=int(rng.integers(6, 14)), replace=False)]
+        title = " ".join(picked[0].split()[:9]).rstrip(".,;:")
+        outlet = outlets[i % len(outlets)]
+        date = (_dt.date(2024, 1, 1) + _dt.timedelta(days=int(rng.integers(0, 900)))).isoformat()
+        url = f"https://news.example/{i:05d}"
+        paragraphs = [" ".join(picked[k : k + 3]) for k in range(1, len(picked), 3)]
+        kind = rng.random()
+        sub = folder / f"{i // 1000:02d}"
+        sub.mkdir(exist_ok=True)
+        if kind < 0.5:
+            counts["text"] += 1
+            (sub / f"a{i:05d}.txt").write_text(f"{title}\n\n{date}\n\n" + "\n\n".join(paragraphs) + "\n")
+        elif kind < 0.65:
+            counts["markdown"] += 1
+            head = f"---\ntitle: \"{title}\"\ndate: {date}\noutlet: {outlet}\nurl: {url}\n---\n"
+            (sub / f"a{i:05d}.md").write_text(head + f"# {title}\n\n" + "\n\n".join(paragraphs) + "\n")
+        elif kind < 0.85:
+            counts["html"] += 1
+            related = "".join(f'<li><a href="/r{j}">{html.escape(" ".join(sentences[j].split()[:7]))}</a></li>'
+                              for j in rng.choice(len(sentences), size=4))
+            body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+            (sub / f"a{i:05d}.html").write_text(_PAGE.format(
+                title=html.escape(title), outlet=outlet, date=date, url=url, author="Staff Reporter",
+                paragraphs=body, related=related, year=date[:4]))
+        else:
+            counts["jsonl"] += 1
+            records.append(json.dumps({"id": f"r{i:05d}", "title": title, "published": f"{date}T07:30:00Z",
+                                       "source": {"name": outlet}, "url": url, "text": "\n\n".join(paragraphs)}))
+            if len(records) == 100:
+                flush()
+    flush()
+    return counts
+
+
+def _seed_sentences(data: IndexData) -> list[str]:
+    """The seed corpus's sentences of ordinary length, to build generated articles from."""
+    texts = [data.sentence_text(n).strip() for n in range(len(data.sentences))]
+    return [" ".join(t.split()) for t in texts if 8 <= len(t.split()) <= 60]
+
+
+def folder_indexing(settings: Settings, data: IndexData, n: int, say: Say) -> dict[str, Any]:
+    """Index a generated folder of ``n`` mixed-format articles with ``qa index`` in a subprocess:
+    killed when about half of it is embedded, run again to the end, then refreshed unchanged."""
+    import signal
+
+    from qa.index import PENDING, corpus_key
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus, index = Path(tmp) / "articles", Path(tmp) / "index"
+        say(f"indexing: writing {n:,} generated articles of every format …")
+        start = time.perf_counter()
+        counts = generate_folder(corpus, n, _seed_sentences(data))
+        written_s = time.perf_counter() - start
+        env = {**os.environ, "QA_CORPUS": str(corpus), "QA_INDEX": str(index),
+               "QA_INDEX_BATCH": str(settings.index_batch), "QA_INDEX_ENCODER": settings.index_encoder}
+        if settings.cache_dir:
+            env["QA_CACHE_DIR"] = str(settings.cache_dir)
+        cmd = [sys.executable, "-m", "qa", "index", "--json"]
+        pending = index / corpus_key(corpus) / PENDING
+        batches = max(1, n // settings.index_batch)
+        say(f"indexing: qa index on them, interrupted after about half of {batches} batches …")
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while proc.poll() is None and len(list(pending.glob("batch-*.npz"))) < max(1, batches // 2):
+            time.sleep(0.5)
+        interrupted = proc.poll() is None
+        if interrupted:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        first_s = time.perf_counter() - start
+        say("indexing: qa index again, to the end …")
+        start = time.perf_counter()
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        second_s = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"qa index failed on the generated folder: {done.stderr.strip()[-300:]}")
+        report = json.loads(done.stdout)
+        start = time.perf_counter()
+        again = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        unchanged_s = time.perf_counter() - start
+        wrote_again = json.loads(again.stdout)["wrote"] if again.returncode == 0 else None
+    total_s = first_s + second_s
+    return {
+        "articles": report["articles"], "formats": counts, "write_folder_s": round(written_s, 1),
+        "passages": report["passages"], "sentences": report["sentences"],
+        "interrupted": interrupted, "first_run_s": round(first_s, 1), "second_run_s": round(second_s, 1),
+        "resumed_articles": report["resumed"], "total_s": round(total_s, 1),
+        "articles_per_s": round(report["articles"] / total_s, 1),
+        "texts_per_s": round((report["passages"] + report["sentences"]) / total_s, 1),
+        "refresh_unchanged_s": round(unchanged_s, 2), "refresh_unchanged_wrote": wrote_again,
+        "encoder": report["encoder"], "warnings": len(report["warnings"]),
     }
 
 
@@ -297,7 +431,8 @@ def _lexical_scale(n: int, rng: np.random.Generator, say: Say, queries: int = 20
             "p95_ms": round(_p95(latencies), 2)}
 
 
-def run(settings: Settings, passages: int, runs: int, say: Say, parts: tuple[str, ...]) -> dict[str, Any]:
+def run(settings: Settings, passages: int, runs: int, say: Say, parts: tuple[str, ...],
+        articles: int = 10_000) -> dict[str, Any]:
     """Run the benchmark parts and return every figure."""
     from qa.service import QAService
 
@@ -312,6 +447,7 @@ def run(settings: Settings, passages: int, runs: int, say: Say, parts: tuple[str
         results["warm"] = warm(settings, say)
     if "indexing" in parts:
         results["indexing"] = indexing(settings, data, runs, say)
+        results["indexing"]["folder"] = folder_indexing(settings, data, articles, say)
     if "scale" in parts:
         results["scale"] = scale(data, passages, say)
     return results
@@ -346,8 +482,18 @@ def render(r: dict[str, Any]) -> str:
                        f"sentence {q['sentence_contains_gold']:.3f}  abstention {q['abstention_accuracy']:.3f}  "
                        f"({q['build_s']} s)")
         f = i["refresh_one_article"]
-        out.append(f"  refresh after one article changed: {f['texts_embedded']} texts embedded, "
+        out.append(f"  refresh after one article changed: {f['articles_embedded']} embedded again, "
                    f"{f['unchanged']} articles reused, {f['seconds']} s")
+        g = i["folder"]
+        kinds = ", ".join(f"{v:,} {k}" for k, v in g["formats"].items())
+        out += [f"  generated folder: {g['articles']:,} articles ({kinds}), {g['passages']:,} passages, "
+                f"{g['sentences']:,} sentences",
+                f"    qa index: {g['total_s']} s in all, {g['articles_per_s']} articles/s, {g['texts_per_s']} texts/s "
+                f"({g['encoder']})",
+                f"    killed after {g['first_run_s']} s, the next run took up {g['resumed_articles']:,} articles "
+                f"and finished in {g['second_run_s']} s" if g["interrupted"] else
+                f"    (finished before it could be interrupted: {g['first_run_s']} s)",
+                f"    refresh with nothing changed: {g['refresh_unchanged_s']} s"]
     if "scale" in r:
         d, lx = r["scale"]["dense"], r["scale"]["lexical"]
         out += ["", f"scale: {d['passages']:,} synthetic passages",
@@ -366,8 +512,9 @@ def save(results: dict[str, Any], folder: Path) -> Path:
     return path
 
 
-def main(settings: Settings | None, passages: int, runs: int, parts: tuple[str, ...], say: Say) -> tuple[dict, Path]:
+def main(settings: Settings | None, passages: int, runs: int, parts: tuple[str, ...], say: Say,
+         articles: int = 10_000) -> tuple[dict, Path]:
     """Run and save; returns the results and where they were saved."""
     settings = settings or load_settings()
-    results = run(settings, passages, runs, say, parts)
+    results = run(settings, passages, runs, say, parts, articles)
     return results, save(results, settings.data_path() / "bench")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -92,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
                              description="List every article with its title, date, outlet and passage count.")
     sources.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    show = sub.add_parser("show", parents=[common, reading], help="print an article's stored text, or a part of it",
+                          description="Print the text an article's answers and citations quote: the file's text "
+                          "for .txt and .md, the extracted text for web pages and export records. "
+                          "SOURCE:START-END prints that part only, as citations give it.")
+    show.add_argument("source", metavar="SOURCE[:START-END]",
+                      help="an article as `qa sources` lists it (or its path), optionally with a range")
+    show.add_argument("--text", action="store_true", help="print only the text, nothing around it")
+    show.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
     chat = sub.add_parser("chat", parents=[common, reading], help="open the chat (the main way to use qa)",
                           description="Chat with the articles in a terminal UI: answers with highlighted "
                           "sentences, clickable citations, follow-up questions and saved history.")
@@ -102,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "search at scale; prints the figures and saves them as JSON.")
     bench.add_argument("--passages", type=_positive_int, default=1_000_000, metavar="N",
                        help="synthetic passages for the scale part (default 1,000,000)")
+    bench.add_argument("--articles", type=_positive_int, default=10_000, metavar="N",
+                       help="generated articles of every format for the indexing part (default 10,000)")
     bench.add_argument("--runs", type=_positive_int, default=5, metavar="N", help="runs per timing, medians reported (default 5)")
     bench.add_argument("--only", choices=["cold", "warm", "indexing", "scale"], action="append",
                        help="run only these parts (repeatable)")
@@ -144,35 +156,48 @@ def _display_path(settings: Settings, source: str) -> str:
 
 
 class _ProgressPrinter:
-    """Indexing progress on stderr: a bar on a terminal, a few plain lines otherwise."""
+    """Indexing progress on stderr: a bar with the rate and the time left on a terminal; else a line
+    when a stage starts and about every tenth of a long one."""
 
     def __init__(self) -> None:
+        from qa.progress import Rate
+
         self._bar: Any = None
         self._task: Any = None
         self._stage = ""
         self._tty = sys.stderr.isatty()
+        self._rate = Rate()
+        self._shown = -1
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        words = self._rate.update(stage, done, total)
         if not self._tty:
+            tenth = (10 * done) // max(total, 1)
             if stage != self._stage:
-                sys.stderr.write(f"qa: {stage} {total} text(s)…\n" if stage == "embedding" else f"qa: {stage}…\n")
-                self._stage = stage
+                self._stage, self._shown = stage, tenth
+                from qa.progress import UNITS
+
+                one, many = UNITS.get(stage, ("", ""))
+                sys.stderr.write(f"qa: {stage} {total:,} {one if total == 1 else many}…\n" if one else f"qa: {stage}…\n")
+            elif total >= 100 and tenth > self._shown:
+                self._shown = tenth
+                sys.stderr.write(f"qa: {words}\n")
             return
         if self._bar is None:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
-                TextColumn("[bold]indexing[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("[bold]indexing[/]"), BarColumn(), TextColumn("{task.description}"),
                 TimeElapsedColumn(), console=Console(stderr=True), transient=True,
             )
             self._bar.start()
         if stage != self._stage:
             if self._task is not None:
                 self._bar.remove_task(self._task)
-            self._task = self._bar.add_task(stage, total=max(total, 1))
+            self._task = self._bar.add_task(words, total=max(total, 1))
             self._stage = stage
-        self._bar.update(self._task, completed=done, total=max(total, 1))
+        self._bar.update(self._task, completed=done, total=max(total, 1), description=words)
 
     def __enter__(self) -> _ProgressPrinter:
         return self
@@ -284,8 +309,12 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
     for c in result.citations:
         meta = c.byline
         where = f"{_display_path(settings, c.source)}:{c.start}-{c.end}"
+        if c.text_of == "extracted":
+            where += " (extracted text)"
         parts = [printable(c.title)] + ([printable(meta)] if meta else []) + [printable(where)]
         lines.append(f"[{c.n}] " + " — ".join(parts) + _style(f"  (score {c.score:.2f})", "2", colour))
+        if c.url:
+            lines.append(_style(f"    {printable(c.url)}", "2", colour))
         if c.also_in:
             lines.append(_style(f"    also in: {printable(', '.join(c.also_in))} (the same text)", "2", colour))
     for notice in result.notices:
@@ -314,7 +343,8 @@ def _report_dict(report: IndexReport) -> dict[str, Any]:
         "path": str(report.path), "articles": report.articles, "passages": report.passages,
         "sentences": report.sentences, "added": report.added, "changed": report.changed,
         "removed": report.removed, "unchanged": report.unchanged, "seconds": round(report.seconds, 3),
-        "encoder": report.encoder, "rebuilt": report.rebuilt, "wrote": report.wrote, "warnings": report.warnings,
+        "encoder": report.encoder, "rebuilt": report.rebuilt, "wrote": report.wrote, "resumed": report.resumed,
+        "warnings": report.warnings,
     }
 
 
@@ -333,6 +363,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     else:
         changes = [f"{len(x)} {name}" for x, name in ((report.added, "added"), (report.changed, "changed"),
                                                       (report.removed, "removed")) if x]
+        if report.resumed:
+            changes.append(f"{report.resumed} taken up from an interrupted run")
         summary = ("rebuilt index" if report.rebuilt else "refreshed index") + (f" ({', '.join(changes)})" if changes else "")
     print(f"{summary}: {counted(report.articles, 'article')}, {counted(report.passages, 'passage')}, "
           f"{counted(report.sentences, 'sentence')} "
@@ -354,16 +386,71 @@ def cmd_sources(args: argparse.Namespace) -> int:
     width = max((len(s.source) for s in items), default=6)
     origin = max((len(s.date_from or "") for s in items), default=0)
     origin = max(origin, len("DATE FROM"))
-    print(f"{'SOURCE':<{width}}  {'DATE':<10}  {'DATE FROM':<{origin}}  {'PASSAGES':>8}  OUTLET / TITLE")
+    kind = max(len("FORMAT"), max((len(s.format) for s in items), default=0))
+    print(f"{'SOURCE':<{width}}  {'DATE':<10}  {'DATE FROM':<{origin}}  {'FORMAT':<{kind}}  {'PASSAGES':>8}  "
+          "OUTLET / TITLE")
     for s in items:
         outlet = f"{s.outlet} — " if s.outlet else ""
         print(f"{printable(s.source):<{width}}  {s.date or '—':<10}  {s.date_from or 'not stated':<{origin}}  "
-              f"{s.passages:>8}  {printable(outlet + s.title)}")
+              f"{s.format:<{kind}}  {s.passages:>8}  {printable(outlet + s.title)}")
+        if s.url:
+            print(f"{'':<{width}}  {printable(s.url)}")
     dated = sum(s.date is not None for s in items)
     if dated < len(items):
         print(f"{len(items) - dated} of {counted(len(items), 'article')} state no date: time questions and "
               "--since/--until cannot place them")
+    extracted = sum(s.text_of == "extracted" for s in items)
+    if extracted:
+        print(f"{extracted} of {counted(len(items), 'article')} come from web pages or exports: their offsets are "
+              "into the extracted text, which `qa show SOURCE` prints")
     print(f"{counted(len(items), 'article')}, {counted(sum(s.passages for s in items), 'passage')}")
+    return 0
+
+
+_RANGE = re.compile(r"^(?P<source>.+):(?P<start>\d+)-(?P<end>\d+)$")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from qa import present
+    from qa.safe_text import printable, safe_json
+
+    service = _service(args)
+    given, span = args.source, None
+    m = _RANGE.match(given)
+    with _ProgressPrinter() as progress:
+        if m:
+            try:
+                article, text = service.article(m["source"], progress=progress)
+                span = int(m["start"]), int(m["end"])
+            except UsageError:  # a source whose name itself ends in ":N-M"
+                article, text = service.article(given, progress=progress)
+        else:
+            article, text = service.article(given, progress=progress)
+    start, end = span or (0, len(text))
+    if not 0 <= start <= end <= len(text):
+        raise UsageError(f"characters {start}-{end} are not in {article.source}, whose text has {len(text)} "
+                         f"characters; give START-END within 0-{len(text)}")
+    part = text[start:end]
+    if args.json:
+        print(safe_json({"source": article.source, "title": article.title, "date": article.date,
+                         "outlet": article.outlet, "url": article.url, "author": article.author,
+                         "format": article.format, "text_of": article.text_of, "start": start, "end": end,
+                         "text": part}, indent=1))
+        return 0
+    if args.text:
+        sys.stdout.write(printable(part) + ("" if part.endswith("\n") else "\n"))
+        return 0
+    colour = _colour(sys.stdout)
+    print(_style(printable(article.title), "1", colour))
+    facts = [x for x in (present.byline(article.outlet, article.date), article.author and f"by {article.author}",
+                         article.url) if x]
+    print(printable(" · ".join(facts)))
+    of = ("the file's text" if article.text_of == "file" else
+          "text extracted from the page" if article.format == "html" else "text of the export record")
+    print(_style(f"{printable(article.source)} · {article.format} · {of} · characters {start}-{end} of {len(text)}",
+                 "2", colour))
+    print()
+    print(printable(part))
     return 0
 
 
@@ -560,7 +647,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     service = _service(args)
     parts = tuple(args.only or ("cold", "warm", "indexing", "scale"))
     say = (lambda line: None) if args.json else (lambda line: sys.stderr.write(f"qa: {line}\n"))
-    results, path = bench.main(service.settings, args.passages, args.runs, parts, say)
+    results, path = bench.main(service.settings, args.passages, args.runs, parts, say, args.articles)
     if args.json:
         print(safe_json(results))
     else:
@@ -580,8 +667,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ask": cmd_ask, "index": cmd_index, "sources": cmd_sources, "eval": cmd_eval, "chat": cmd_chat,
-            "bench": cmd_bench}
+COMMANDS = {"ask": cmd_ask, "index": cmd_index, "sources": cmd_sources, "show": cmd_show, "eval": cmd_eval,
+            "chat": cmd_chat, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

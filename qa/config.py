@@ -38,7 +38,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     corpus: Path = PROJECT_ROOT / "seeds"
-    """Folder of articles: every .txt or .md file under it is one article."""
+    """Folder of articles: every .txt, .md, .html or .htm file under it is one article, and every
+    object of a .jsonl or .json export with a text, content or body field."""
     index: Path = PROJECT_ROOT / "embeddings"
     """Folder of indexes; each corpus gets its own subfolder there."""
     top_k: int = Field(default=5, ge=1, le=100)
@@ -74,6 +75,9 @@ class Settings(BaseModel):
     """Seconds to wait for another qa process that is writing the same index (0: fail at once)."""
     max_article_mb: float = Field(default=20.0, gt=0.0)
     """Larger files are skipped with a warning (one would take many minutes to embed)."""
+    index_batch: int = Field(default=256, ge=1, le=100_000)
+    """Articles embedded and kept on disk together while indexing: an interrupted run resumes
+    after the last whole batch."""
     index_encoder: Literal["auto", "onnx", "torch"] = "auto"
     """How passages are embedded: auto picks ONNX for small jobs and torch (bfloat16 where the CPU
     has it) for large ones."""

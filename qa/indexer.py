@@ -4,7 +4,6 @@ write a new generation. Also answers "is the index current?" cheaply (stat first
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,9 @@ from qa.errors import CorpusError, IndexStoreError
 from qa.index import (
     FORMAT,
     ArticleParts,
+    clear_pending,
+    load_pending,
+    save_pending,
     IndexData,
     TermAnalyzer,
     check_writable,
@@ -30,7 +32,7 @@ from qa.index import (
     write_generation,
     write_lock,
 )
-from qa.models import IndexSettings
+from qa.models import Article, IndexSettings
 
 Progress = Callable[[str, int, int], None]
 """Called with (stage, done, total) while indexing."""
@@ -56,16 +58,16 @@ class Plan:
     """Unchanged articles: source -> article number in the current index."""
     touched: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     """Same content, new file times: source -> (article number, size, mtime_ns)."""
-    new: list[tuple[ingest.ArticleFile, bytes, object]] = field(default_factory=list)
-    """Added or changed articles, with their bytes and stat."""
+    new: list[ingest.LoadedArticle] = field(default_factory=list)
+    """Added or changed articles, read."""
     changed: set[str] = field(default_factory=set)
     """Sources among ``new`` that were in the index before."""
     removed: list[str] = field(default_factory=list)
     """Sources in the index that are gone from the corpus."""
     skipped: list[str] = field(default_factory=list)
-    """Warnings about files that were not indexed."""
+    """Warnings about files and records that were not indexed."""
     order: list[str] = field(default_factory=list)
-    """All sources to index, sorted."""
+    """All sources to index, in file order (a file's records in their order)."""
 
     @property
     def up_to_date(self) -> bool:
@@ -73,36 +75,56 @@ class Plan:
         return not (self.new or self.removed or self.touched)
 
 
-def plan(corpus: Path, current: IndexData | None, max_bytes: int = 20 * 2**20) -> Plan:
-    """Compare the corpus folder with the current index."""
+def plan(corpus: Path, current: IndexData | None, max_bytes: int = 20 * 2**20,
+         progress: Progress | None = None) -> Plan:
+    """Compare the corpus folder with the current index: files whose size and time are unchanged
+    keep their articles; the others are read, and of their articles those with unchanged content
+    are kept too (a JSON Lines export that grew embeds only its new records)."""
     found = ingest.discover(corpus)
     result = Plan(skipped=list(found.warnings))
-    known = {}
+    by_file: dict[str, list[tuple[int, Article]]] = {}
+    known: dict[str, tuple[int, Article]] = {}
     if current is not None:
-        known = {a.article.source: (i, a.article) for i, a in enumerate(current.manifest.articles)}
+        for i, a in enumerate(current.manifest.articles):
+            by_file.setdefault(a.article.file or a.article.source, []).append((i, a.article))
+            known[a.article.source] = (i, a.article)
+    to_read = []
+    sources_of: dict[str, list[str]] = {}
     for file in found.files:
-        old = known.get(file.source)
+        olds = by_file.get(file.source, [])
         try:
             st = file.path.stat()
         except OSError as exc:
             result.skipped.append(f"skipped {file.source}: {exc.strerror or exc}")
             continue
-        if old and old[1].size == st.st_size and old[1].mtime_ns == st.st_mtime_ns:
-            result.reuse[file.source] = old[0]
-            result.order.append(file.source)
+        if olds and all(o.size == st.st_size and o.mtime_ns == st.st_mtime_ns for _, o in olds):
+            for number, old in olds:
+                result.reuse[old.source] = number
+            sources_of[file.source] = [old.source for _, old in olds]
             continue
+        to_read.append(file)
+    for done, file in enumerate(to_read, 1):
         try:
             data, st = ingest.read_file(file, max_bytes)
+            loaded, warnings = ingest.load_articles(file, data, st)
         except ingest.SkipFile as why:
             result.skipped.append(f"skipped {file.source}: {why}")
             continue
-        if old and hashlib.sha256(data).hexdigest() == old[1].sha256:
-            result.touched[file.source] = (old[0], st.st_size, st.st_mtime_ns)
-        else:
-            result.new.append((file, data, st))
-            if old:
-                result.changed.add(file.source)
-        result.order.append(file.source)
+        finally:
+            if progress:
+                progress("reading", done, len(to_read))
+        result.skipped.extend(warnings)
+        for art in loaded:
+            source = art.article.source
+            old = known.get(source)
+            if old and old[1].sha256 == art.article.sha256:
+                result.touched[source] = (old[0], st.st_size, st.st_mtime_ns)
+            else:
+                result.new.append(art)
+                if old:
+                    result.changed.add(source)
+        sources_of[file.source] = [a.article.source for a in loaded]
+    result.order = [source for f in found.files for source in sources_of.get(f.source, [])]
     present = set(result.order)
     result.removed = sorted(s for s in known if s not in present)
     if not result.order:
@@ -127,6 +149,8 @@ class IndexReport:
     rebuilt: bool
     wrote: bool
     warnings: list[str]
+    resumed: int = 0
+    """Articles an interrupted run had embedded, taken up instead of embedded again."""
 
 
 def _reuse_parts(current: IndexData, number: int) -> ArticleParts:
@@ -146,61 +170,102 @@ def _reuse_parts(current: IndexData, number: int) -> ArticleParts:
     )
 
 
-def _embed_new(
-    plan_: Plan, settings: Settings, embedder: Embedder, progress: Progress | None
-) -> tuple[dict[str, ArticleParts], list[str], str]:
-    counter = TokenCounter()
-    loaded = []
-    warnings: list[str] = []
-    for file, data, st in plan_.new:
-        art = ingest.load_article(file, data, st)
-        warnings.extend(f"{file.source}: {w}" for w in art.article.warnings)
-        pieces = chunking.chunk(
-            art.text,
-            art.article.kept,
-            art.article.title,
-            counter,
-            max_tokens=MAX_TOKENS,
-            passage_tokens=settings.passage_tokens,
-            overlap_sentences=settings.overlap_sentences,
+def _embed_batch(
+    batch: list[ingest.LoadedArticle], settings: Settings, embedder: Embedder, counter: TokenCounter,
+    force: str | None, tick: Callable[[int, int], None],
+) -> tuple[list[ArticleParts], str]:
+    """Chunk and embed one batch of articles; ``tick(texts done, texts in the batch)``."""
+    pieces_of = [
+        chunking.chunk(
+            art.text, art.article.kept, art.article.title, counter, max_tokens=MAX_TOKENS,
+            passage_tokens=settings.passage_tokens, overlap_sentences=settings.overlap_sentences,
         )
-        loaded.append((art, pieces))
+        for art in batch
+    ]
     texts: list[str] = []
-    for art, pieces in loaded:
+    for art, pieces in zip(batch, pieces_of):
         texts.extend(chunking.embedding_text(art.article.title, art.text[s:e]) for s, e, _, _ in pieces.passages)
     n_passage_texts = len(texts)
-    for art, pieces in loaded:
+    for art, pieces in zip(batch, pieces_of):
         texts.extend(art.text[s:e] for s, e in pieces.sentences)
     done = 0
 
-    def tick(n: int) -> None:
+    def step(n: int) -> None:
         nonlocal done
         done += n
-        if progress:
-            progress("embedding", done, len(texts))
+        tick(done, len(texts))
         checkpoint("embedding")
 
-    if progress:
-        progress("embedding", 0, len(texts))
     tokens = sum(len(t) for t in texts) // 4
-    force = None if settings.index_encoder == "auto" else settings.index_encoder
-    vectors = embedder.encode_documents(texts, tokens=tokens, progress=tick, force=force) if texts else np.zeros((0, DIM))
-    encoder = embedder.last_encoder if texts else "none"
-    parts: dict[str, ArticleParts] = {}
+    if texts:
+        vectors = embedder.encode_documents(texts, tokens=tokens, progress=step, force=force)
+        encoder = embedder.last_encoder
+    else:
+        vectors, encoder = np.zeros((0, DIM), dtype=np.float32), "none"
+    parts = []
     p_at, s_at = 0, n_passage_texts
-    for art, pieces in loaded:
+    for art, pieces in zip(batch, pieces_of):
         n_p, n_s = len(pieces.passages), len(pieces.sentences)
-        parts[art.article.source] = ArticleParts(
+        parts.append(ArticleParts(
             article=art.article,
             text=art.text,
             sentences=np.array(pieces.sentences, dtype=np.int64).reshape(-1, 2),
             passages=np.array(pieces.passages, dtype=np.int64).reshape(-1, 4),
             passage_vectors=vectors[p_at : p_at + n_p],
             sentence_vectors=vectors[s_at : s_at + n_s].astype(np.float16),
-        )
+        ))
         p_at += n_p
         s_at += n_s
-    return parts, warnings, encoder
+    return parts, encoder
+
+
+def _embed_new(
+    new: list[ingest.LoadedArticle], settings: Settings, embedder: Embedder, root: Path, wanted: IndexSettings,
+    progress: Progress | None,
+) -> tuple[dict[str, ArticleParts], str, int]:
+    """Embed the added and changed articles in batches of ``index_batch``, each kept on disk as it
+    is done; articles an interrupted run already embedded are taken from its batches. Returns the
+    parts by source, the encoder and how many articles were taken up."""
+    pending, pending_encoder = load_pending(root, wanted)
+    parts: dict[str, ArticleParts] = {}
+    todo = []
+    for art in new:
+        kept = pending.get((art.article.source, art.article.sha256))
+        if kept is not None:
+            kept.article = art.article  # the same content; the file's times may be newer
+            parts[art.article.source] = kept
+        else:
+            todo.append(art)
+    resumed = len(parts)
+    total = len(new)
+    if progress:
+        progress("embedding", resumed, total)
+    # one encoder for the whole job, chosen by its size (torch pays off only for large jobs)
+    job_tokens = 2 * sum(sum(e - s for s, e in a.article.kept) for a in todo) // 4
+    force = None if settings.index_encoder == "auto" else settings.index_encoder
+    if force is None and todo:
+        force = "torch" if job_tokens > embedder.SMALL_JOB_TOKENS else "onnx"
+    encoders = {pending_encoder} if resumed and pending_encoder else set()
+    counter = TokenCounter()
+    done = resumed
+    size = max(1, settings.index_batch)
+    for at in range(0, len(todo), size):
+        batch = todo[at : at + size]
+
+        def tick(texts_done: int, texts_total: int, _before: int = done, _n: int = len(batch)) -> None:
+            if progress:
+                progress("embedding", _before + (_n * texts_done) // max(texts_total, 1), total)
+
+        batch_parts, encoder = _embed_batch(batch, settings, embedder, counter, force, tick)
+        encoders.add(encoder)
+        save_pending(root, wanted, batch_parts, encoder)
+        parts.update((p.article.source, p) for p in batch_parts)
+        done += len(batch)
+        if progress:
+            progress("embedding", done, total)
+        checkpoint("batch")
+    encoders.discard("none")
+    return parts, "+".join(sorted(encoders)) or "none", resumed
 
 
 def index_root(settings: Settings) -> Path:
@@ -253,7 +318,7 @@ def refresh(
     with write_lock(root, wait=settings.lock_wait, on_wait=on_wait):
         check_writable(root)
         current, why = (None, None) if rebuild else load_current(root, wanted, settings.corpus)
-        work = plan(settings.corpus, current, int(settings.max_article_mb * 2**20))
+        work = plan(settings.corpus, current, int(settings.max_article_mb * 2**20), progress)
         notes = list(work.skipped)
         if why:
             notes.append(f"rebuilding the index: {why}")
@@ -264,8 +329,7 @@ def refresh(
                 unchanged=len(work.reuse), seconds=time.perf_counter() - started, encoder="none",
                 rebuilt=False, wrote=False, warnings=notes,
             )
-        new_parts, warnings, encoder = _embed_new(work, settings, embedder, progress)
-        notes.extend(warnings)
+        new_parts, encoder, resumed = _embed_new(work.new, settings, embedder, root, wanted, progress)
         parts: list[ArticleParts] = []
         for source in work.order:
             if source in new_parts:
@@ -280,13 +344,15 @@ def refresh(
         if progress:
             progress("writing", 0, 1)
         generation = write_generation(root, wanted, settings.corpus, parts, encoder, TermAnalyzer())
+        clear_pending(root)
         if progress:
             progress("writing", 1, 1)
-        added = [f.source for f, _, _ in work.new if f.source not in work.changed]
+        notes.extend(f"{a.article.source}: {w}" for a in work.new for w in a.article.warnings)
+        added = [a.article.source for a in work.new if a.article.source not in work.changed]
         return IndexReport(
             path=generation, articles=len(parts), passages=sum(len(p.passages) for p in parts),
             sentences=sum(len(p.sentences) for p in parts), added=added, changed=sorted(work.changed),
             removed=work.removed, unchanged=len(work.reuse) + len(work.touched),
             seconds=time.perf_counter() - started, encoder=encoder,
-            rebuilt=current is None, wrote=True, warnings=notes,
+            rebuilt=current is None, wrote=True, warnings=notes, resumed=resumed,
         )

@@ -1,22 +1,27 @@
-"""Files -> articles: find the article files, decode them, mark page debris, read title/date/outlet.
+"""Files -> articles: find the article files, read each format (``qa/formats.py``), mark page
+debris, read title/date/outlet.
 
-Nothing here changes the text. Cleaning produces the *kept* regions, (start, end) offsets into the
-decoded file text, so that everything downstream can quote ``file_text[start:end]`` exactly.
+Nothing here changes the stored text (a text file's decoded bytes, or the text extracted from a
+page or a record). Cleaning produces the *kept* regions, (start, end) offsets into it, so that
+everything downstream can quote ``stored_text[start:end]`` exactly.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import CorpusError
+from qa.formats import FORMATS, SkipFile, decode, format_of
+from qa.formats import read as read_documents
 from qa.models import Article
 
-ARTICLE_SUFFIXES = (".txt", ".md")
+__all__ = ["SkipFile", "decode", "discover", "load_articles", "read_file", "clean", "metadata"]
+
+_KINDS = ", ".join(sorted(FORMATS))
 
 
 @dataclass
@@ -36,7 +41,8 @@ class Discovery:
 
 
 def discover(root: Path) -> Discovery:
-    """List every .txt/.md file under ``root`` (symlinks followed, loops and hidden folders skipped)."""
+    """List every article file (.txt, .md, .html, .htm, .jsonl, .json) under ``root`` (symlinks
+    followed, loops and hidden folders skipped)."""
     if not root.exists():
         raise CorpusError(f"corpus folder {root} does not exist; pass --corpus DIR or set QA_CORPUS")
     if not root.is_dir():
@@ -62,7 +68,7 @@ def discover(root: Path) -> Discovery:
         seen_dirs.add(key)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if name.startswith(".") or not name.lower().endswith(ARTICLE_SUFFIXES):
+            if name.startswith(".") or format_of(name) is None:
                 continue
             path = Path(dirpath) / name
             if not path.is_file():
@@ -73,31 +79,17 @@ def discover(root: Path) -> Discovery:
     found.files.sort(key=lambda f: f.source)
     if not found.files:
         raise CorpusError(
-            f"corpus folder {root} holds no article files (.txt or .md); add some or pass --corpus DIR"
+            f"corpus folder {root} holds no article files ({_KINDS}); add some or pass --corpus DIR"
         )
     return found
 
 
 @dataclass
 class LoadedArticle:
-    """An article with its decoded text."""
+    """An article with its stored text."""
 
     article: Article
     text: str
-
-
-def decode(data: bytes) -> tuple[str, list[str]]:
-    """Decode bytes as UTF-8; undecodable bytes become U+FFFD with a warning."""
-    try:
-        return data.decode("utf-8"), []
-    except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="replace")
-        bad = text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
-        return text, [f"{bad} byte sequence(s) were not valid UTF-8 and were replaced with U+FFFD"]
-
-
-class SkipFile(Exception):
-    """The file cannot be used as an article; the message says why."""
 
 
 def read_file(file: ArticleFile, max_bytes: int = 20 * 2**20) -> tuple[bytes, os.stat_result]:
@@ -106,7 +98,7 @@ def read_file(file: ArticleFile, max_bytes: int = 20 * 2**20) -> tuple[bytes, os
         st = file.path.stat()
         if st.st_size > max_bytes:
             raise SkipFile(
-                f"{st.st_size / 2**20:.0f} MB is larger than the {max_bytes / 2**20:.0f} MB limit for one article "
+                f"{st.st_size / 2**20:.0f} MB is larger than the {max_bytes / 2**20:.0f} MB limit for one file "
                 "(max_article_mb)"
             )
         data = file.path.read_bytes()
@@ -121,26 +113,42 @@ def read_file(file: ArticleFile, max_bytes: int = 20 * 2**20) -> tuple[bytes, os
     return data, st
 
 
-def load_article(file: ArticleFile, data: bytes, st: os.stat_result) -> LoadedArticle:
-    """Build the Article for a file's bytes: decode, clean, read metadata."""
-    text, warnings = decode(data)
-    kept = clean(text)
-    meta = metadata(text, kept)
-    article = Article(
-        source=file.source,
-        title=meta.title or Path(file.source).stem,
-        date=meta.date,
-        date_from=meta.date_from,
-        updated=meta.updated,
-        outlet=meta.outlet,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=st.st_size,
-        mtime_ns=st.st_mtime_ns,
-        chars=len(text),
-        kept=kept,
-        warnings=warnings,
-    )
-    return LoadedArticle(article, text)
+def load_articles(file: ArticleFile, data: bytes, st: os.stat_result) -> tuple[list[LoadedArticle], list[str]]:
+    """The articles of a file's bytes (one, or one per record of an export) and warnings about
+    records that were skipped: read the format, clean, fill what the file does not state from
+    the text. Raises SkipFile when the file holds no article."""
+    documents, warnings = read_documents(file.source, data)
+    loaded = []
+    for doc in documents:
+        kept = [(doc.body_start + s, doc.body_start + e) for s, e in clean(doc.text[doc.body_start:])]
+        if not kept and doc.text_of == "extracted":
+            warnings.append(f"{doc.source}: no article text is left once page debris is removed; skipped")
+            continue
+        found = metadata(doc.text, kept)
+        date, date_from = (doc.date, doc.date_from) if doc.date else (found.date, found.date_from)
+        article = Article(
+            source=doc.source,
+            file=file.source,
+            format=doc.format,
+            text_of=doc.text_of,
+            title=doc.title or found.title or Path(file.source).stem,
+            date=date,
+            date_from=date_from,
+            updated=doc.updated or found.updated,
+            outlet=doc.outlet or found.outlet,
+            url=doc.url,
+            author=doc.author,
+            sha256=doc.sha256,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            chars=len(doc.text),
+            kept=kept,
+            warnings=doc.warnings,
+        )
+        loaded.append(LoadedArticle(article, doc.text))
+    if not loaded:
+        raise SkipFile(warnings[-1].split(": ", 1)[-1] if warnings else "no article text was found")
+    return loaded, warnings
 
 
 # --------------------------------------------------------------------------- cleaning

@@ -1,8 +1,14 @@
 """Pydantic models that cross module boundaries.
 
-All are frozen and reject unknown fields. Offsets (``start``/``end``) are always character offsets
-into the article file's decoded text (its bytes decoded as UTF-8, no newline translation), so that
-``file_text[start:end] == text`` holds for every passage, sentence, answer and citation.
+All are frozen and reject unknown fields. Offsets (``start``/``end``) are character offsets into
+the article's *stored text*, so that ``stored_text[start:end] == text`` holds for every passage,
+sentence, answer and citation. Which text that is, each article says in ``text_of``:
+
+- ``"file"`` (``.txt``, ``.md``): the file's bytes decoded as UTF-8, no newline translation, so
+  the offsets are into the file itself (a Markdown front matter is left out of the kept text but
+  still counted);
+- ``"extracted"`` (``.html``, ``.htm``, records of ``.jsonl``/``.json`` exports): the article text
+  taken out of the page or the record, which is stored with the index and printed by ``qa show``.
 """
 
 from __future__ import annotations
@@ -22,16 +28,36 @@ class Span(_Model):
     text: str
     """The text, exactly as in the file."""
     start: int = Field(ge=0)
-    """Offset of the first character in the file's decoded text."""
+    """Offset of the first character in the article's stored text."""
     end: int = Field(ge=0)
     """Offset one past the last character."""
 
 
+TextOf = Literal["file", "extracted"]
+"""What an article's offsets point into: its file's decoded text, or the text extracted from it."""
+
+Format = Literal["text", "markdown", "html", "jsonl", "json"]
+"""The kind of file an article comes from."""
+
+
 class Article(_Model):
-    """One article file of the corpus, with what ingest learned about it."""
+    """One article of the corpus, with what ingest learned about it."""
 
     source: str
-    """Path relative to the corpus folder, with forward slashes (e.g. ``000_50d2.txt``)."""
+    """Path relative to the corpus folder, with forward slashes (e.g. ``000_50d2.txt``); for an
+    article of a JSON Lines or JSON export, ``FILE#ID`` (its ``id`` field) or ``FILE#N`` (its line,
+    or its position in the file's list)."""
+    file: str = ""
+    """The file it comes from, relative to the corpus folder (the source without ``#ID``)."""
+    format: Format = "text"
+    """The kind of file: text, markdown, html, jsonl or json."""
+    text_of: TextOf = "file"
+    """What the offsets point into: "file" (the file's decoded text) or "extracted" (the article
+    text taken out of an HTML page or an export record, stored with the index)."""
+    url: str | None = None
+    """The article's address, when the page or the record states it."""
+    author: str | None = None
+    """The author, when the page, the front matter or the record states one."""
     title: str
     """The headline, or the first sentence when the file has no headline line."""
     date: str | None = None
@@ -43,15 +69,17 @@ class Article(_Model):
     outlet: str | None = None
     """The publishing outlet when the text names it (dateline or copyright line)."""
     sha256: str
-    """Hash of the file's bytes; a change means the article is re-embedded."""
+    """Hash of the article's content (a text file's bytes, a record's fields); a change means the
+    article is embedded again."""
     size: int = Field(ge=0)
-    """File size in bytes when it was read."""
+    """Size in bytes of its file when it was read."""
     mtime_ns: int
-    """Modification time when it was read; a cheap first check before hashing."""
+    """Modification time of its file when it was read; a cheap first check before hashing."""
     chars: int = Field(ge=0)
-    """Length of the decoded text."""
+    """Length of the stored text."""
     kept: list[tuple[int, int]]
-    """Regions of article text left after removing page debris, as (start, end) offsets."""
+    """Regions of article text left after removing page debris and front matter, as (start, end)
+    offsets into the stored text."""
     warnings: list[str] = []
     """Problems met while reading (e.g. bytes that were not UTF-8)."""
 
@@ -64,11 +92,11 @@ class Passage(_Model):
     source: str
     """The article's path relative to the corpus folder."""
     start: int
-    """Offset of the first character in the file's decoded text."""
+    """Offset of the first character in the article's stored text."""
     end: int
     """Offset one past the last character."""
     text: str
-    """``file_text[start:end]``."""
+    """``stored_text[start:end]``."""
 
 
 class ResolvedDate(_Model):
@@ -77,7 +105,7 @@ class ResolvedDate(_Model):
     text: str
     """The words, exactly as in the file."""
     start: int = Field(ge=0)
-    """Offset in the file's decoded text."""
+    """Offset in the article's stored text."""
     end: int = Field(ge=0)
     value: str
     """ISO, as precise as the words: "2026", "2026-03", "2026-03-03"."""
@@ -91,7 +119,7 @@ class Answer(_Model):
     source: str
     """The article's path relative to the corpus folder."""
     start: int
-    """Offset of the answer in the file's decoded text."""
+    """Offset of the answer in the article's stored text."""
     end: int
     """Offset one past the answer's last character."""
     confidence: float = Field(ge=0.0, le=1.0)
@@ -165,14 +193,20 @@ class Citation(_Model):
     """The article's date (ISO) when known."""
     outlet: str | None
     """The article's outlet when known."""
+    url: str | None = None
+    """The article's address when the page or the record states it."""
+    text_of: TextOf = "file"
+    """What ``start``/``end`` point into: "file" (the file's decoded text) or "extracted" (the
+    article text taken out of an HTML page or an export record; ``qa show SOURCE:START-END``
+    prints it)."""
     passage_id: str
     """The passage's identifier."""
     start: int
-    """Offset of the passage in the file's decoded text."""
+    """Offset of the passage in the article's stored text."""
     end: int
     """Offset one past the passage's last character."""
     text: str
-    """The passage text, ``file_text[start:end]``."""
+    """The passage text, ``stored_text[start:end]``."""
     score: float
     """Its retrieval score. Citations are ordered by the answerer: the answer's passage, then the
     rest by this score (with the other articles' answers always among them)."""

@@ -6,9 +6,11 @@ and keeps the model and index warm between questions.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +30,7 @@ from qa.indexer import (
     plan,
     refresh,
 )
-from qa.models import Alternative, AskResult, Citation, ReaderScores, Span, TimelineEntry
+from qa.models import Alternative, Article, AskResult, Citation, ReaderScores, Span, TimelineEntry
 from qa.questions import clean_question
 from qa.reader.model import WEIGHTS, OnnxReader
 from qa.retriever import PassageRetriever, Retrieval
@@ -58,6 +60,15 @@ class SourceInfo:
     """Where the date was read ("published line", "byline", "dateline", ...)."""
     updated: str | None
     outlet: str | None
+    url: str | None
+    author: str | None
+    format: str
+    """text, markdown, html, jsonl or json."""
+    text_of: str
+    """What the offsets of its answers and citations point into: "file" (the file's decoded text)
+    or "extracted" (the article text taken out of a page or a record, printed by ``qa show``)."""
+    file: str
+    """The file it comes from (its source without ``#ID`` for a record of an export)."""
     passages: int
     sentences: int
     chars: int
@@ -219,19 +230,32 @@ class QAService:
         return [
             SourceInfo(
                 source=a.article.source, title=a.article.title, date=a.article.date, date_from=a.article.date_from,
-                updated=a.article.updated, outlet=a.article.outlet,
+                updated=a.article.updated, outlet=a.article.outlet, url=a.article.url, author=a.article.author,
+                format=a.article.format, text_of=a.article.text_of, file=a.article.file or a.article.source,
                 passages=a.passages, sentences=a.sentences, chars=a.article.chars, warnings=a.article.warnings,
             )
             for a in data.manifest.articles
         ]
 
     def article_text(self, source: str) -> str:
-        """The indexed text of the article ``source``."""
-        data = self.ensure_index(check=False)
-        for i, a in enumerate(data.manifest.articles):
-            if a.article.source == source:
-                return data.text(i)
-        raise UsageError(f"no article {source!r} in the index; `qa sources` lists them")
+        """The stored text of the article ``source`` (what its offsets point into)."""
+        return self.article(source)[1]
+
+    def article(self, source: str, check: bool = False, progress: Progress | None = None) -> tuple[Article, str]:
+        """The indexed article ``source`` and its stored text. ``source`` may also be written as
+        a path (``seeds/x.txt``, as citations print it) that lies in the corpus folder."""
+        data = self.ensure_index(check=check, progress=progress)
+        numbers = {a.article.source: i for i, a in enumerate(data.manifest.articles)}
+        number = numbers.get(source)
+        if number is None:
+            try:
+                relative = Path(os.path.relpath(Path(source).expanduser().resolve(), self.settings.corpus.resolve()))
+                number = numbers.get(relative.as_posix())
+            except ValueError:
+                number = None
+        if number is None:
+            raise UsageError(f"no article {source!r} in the index; `qa sources` lists them")
+        return data.manifest.articles[number].article, data.text(number)
 
     # ------------------------------------------------------------------ ask
 
@@ -368,7 +392,7 @@ class QAService:
         article = data.manifest.articles[int(data.passages[p, 0])].article
         return Citation(
             n=n, source=passage.source, title=article.title, date=article.date, outlet=article.outlet,
-            passage_id=passage.id, start=passage.start, end=passage.end, text=passage.text, score=round(score, 4),
+            url=article.url, text_of=article.text_of, passage_id=passage.id, start=passage.start, end=passage.end, text=passage.text, score=round(score, 4),
             also_in=sorted(set(also_in or [])),
         )
 

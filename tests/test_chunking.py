@@ -46,7 +46,7 @@ def test_line_breaks_end_sentences() -> None:
 def test_seed_passages_round_trip_fit_the_model_and_cover_every_sentence(count: TokenCounter) -> None:
     for file in ingest.discover(SEEDS).files:
         data, st_ = ingest.read_file(file)
-        loaded = ingest.load_article(file, data, st_)
+        (loaded,), _ = ingest.load_articles(file, data, st_)
         text, title = loaded.text, loaded.article.title
         pieces = chunking.chunk(text, loaded.article.kept, title, count,
                                 max_tokens=MAX_TOKENS, passage_tokens=160, overlap_sentences=1)

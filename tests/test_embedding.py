@@ -22,7 +22,7 @@ def texts() -> list[str]:
     out = ["When does the accord expire?", "Wer traf Trump in Tokio?", "ok"]
     for file in ingest.discover(SEEDS).files:
         data, st = ingest.read_file(file)
-        loaded = ingest.load_article(file, data, st)
+        (loaded,), _ = ingest.load_articles(file, data, st)
         pieces = chunking.chunk(loaded.text, loaded.article.kept, loaded.article.title, count,
                                 max_tokens=256, passage_tokens=160, overlap_sentences=1)
         out += [chunking.embedding_text(loaded.article.title, loaded.text[s:e]) for s, e, _, _ in pieces.passages]

@@ -16,7 +16,8 @@ from .conftest import SEEDS
 def load(path: Path, root: Path) -> ingest.LoadedArticle:
     file = ingest.ArticleFile(path, path.relative_to(root).as_posix())
     data, st = ingest.read_file(file)
-    return ingest.load_article(file, data, st)
+    (loaded,), _ = ingest.load_articles(file, data, st)
+    return loaded
 
 
 def kept_text(loaded: ingest.LoadedArticle) -> str:

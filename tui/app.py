@@ -428,7 +428,8 @@ class QAApp(App[None]):
         c = result.citations[0]
         meta = c.byline
         text = (f"{result.answer.text}\n“{result.answer.sentence.text}”\n"
-                f"— {c.title}" + (f", {meta}" if meta else "") + f" ({c.source}:{result.answer.start}-{result.answer.end})")
+                f"— {c.title}" + (f", {meta}" if meta else "") + f" ({c.source}:{result.answer.start}-{result.answer.end})"
+                + (f"\n{c.url}" if c.url else ""))
         self.copy_to_clipboard(text)
         self.notify("Answer copied to the clipboard.", markup=False)
 

@@ -34,6 +34,10 @@ class ArticleScreen(Screen[None]):
         c = self.citation
         meta = c.byline
         head = f"[{c.n}] {c.title}" + (f" — {meta}" if meta else "") + f" — {c.source}:{c.start}-{c.end}"
+        if c.text_of == "extracted":
+            head += " (the text extracted from it)"
+        if c.url:
+            head += f"\n{c.url}"
         yield Static(plain(head), id="article-title")
         with VerticalScroll(id="article-body"):
             for start, end, last in _blocks(self.text, c.start, c.end):

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, LoadingIndicator, ProgressBar, Static
 
 from qa import present
 from qa.models import AskResult, Citation
+from qa.progress import Rate
 from qa.safe_text import counted
 from qa.service import Evidence
 from tui.widgets.text import literal, plain
@@ -201,13 +202,18 @@ class PendingCard(Horizontal):
 class IndexingCard(Vertical):
     """Shown while the model loads and the index is built or checked."""
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._rate = Rate()
+
     def compose(self) -> ComposeResult:
         yield Static("Loading the model and the index…", id="indexing-label", classes="meta")
         yield ProgressBar(id="indexing-bar", show_eta=False)
 
     def progress(self, stage: str, done: int, total: int) -> None:
-        """Show indexing progress."""
-        self.query_one("#indexing-label", Static).update(Content(f"Indexing the articles: {stage} {done}/{total}"))
+        """Show indexing progress: done of total, the rate and the time left."""
+        words = self._rate.update(stage, done, total)
+        self.query_one("#indexing-label", Static).update(Content(f"Indexing the articles: {words}"))
         self.query_one("#indexing-bar", ProgressBar).update(total=max(total, 1), progress=done)
 
 
