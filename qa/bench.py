@@ -232,7 +232,8 @@ def generate_folder(folder: Path, n: int, sentences: list[str], seed: int = 0) -
 
     def flush() -> None:
         if records:
-            (folder / "exports" / f"feed-{counts['jsonl'] // 100:03d}.jsonl").write_text("\n".join(records) + "\n")
+            feeds = len(list((folder / "exports").glob("feed-*.jsonl")))
+            (folder / "exports" / f"feed-{feeds:03d}.jsonl").write_text("\n".join(records) + "\n")
             records.clear()
 
     (folder / "exports").mkdir(parents=True, exist_ok=True)

@@ -517,7 +517,7 @@ def load_pending(root: Path, settings: IndexSettings) -> tuple[dict[tuple[str, s
     wanted = settings.model_dump(mode="json")
     for path in sorted(folder.glob("batch-*.npz")):
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with path.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
                 meta = json.loads(bytes(z["meta"]).decode("utf-8"))
                 if meta.get("settings") != wanted:
                     raise ValueError("other settings")
