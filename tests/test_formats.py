@@ -184,10 +184,10 @@ def test_bad_files_are_named_and_skipped_and_the_rest_is_indexed(formats_index: 
 
 def test_answers_quote_the_extracted_text_and_cite_the_url(mixed: QAService) -> None:
     result = mixed.ask("How many permanent jobs will the Valmora port expansion create?")
-    a, c = result.answer, result.citations[0]
+    a = result.answer
     assert a is not None and "900 permanent" in a.sentence.text
     article, stored = mixed.article(a.source)
-    assert stored[a.start : a.end] == a.text and stored[a.sentence.start : a.sentence.end] == a.sentence.text
+    assert article.source == a.source and stored[a.start : a.end] == a.text and stored[a.sentence.start : a.sentence.end] == a.sentence.text
     for cite in result.citations:
         art, text = mixed.article(cite.source)
         assert text[cite.start : cite.end] == cite.text

@@ -346,3 +346,27 @@ async def test_since_until_and_timeline_commands(news_app: QAApp) -> None:
         entries = [line for line in text.splitlines() if line[:4].isdigit()]
         assert len(entries) >= 3 and entries == sorted(entries)
         assert "2026-02" in text and "2026-01-05" in text
+
+
+async def test_a_web_page_citation_opens_its_extracted_text_with_its_url(tmp_path: Path, qa_env: dict[str, str]) -> None:
+    from .test_formats import FORMATS, PAGE, PAGE_CHROME
+
+    service = QAService(load_settings({"corpus": FORMATS, "index": tmp_path / "index"}, env=qa_env))
+    app = create_app(service, data_dir=tmp_path / "data")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        card = await ask(app, pilot, "How much of the Valmora port's cost will the European Investment Bank lend?")
+        citation = next(c for c in card.result.citations if c.source == PAGE)
+        url = "https://adriatic-courier.example/business/2026/03/12/valmora-port-expansion"
+        assert url in shown(card)  # the citation line gives the page's address
+        app.query_one(QuestionInput).value = str(citation.n)
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ArticleScreen)
+        head = str(screen.query_one("#article-title").render())
+        assert url in head and "(the text extracted from it)" in head
+        article = "\n".join(str(w.render()) for w in screen.query(".paragraph"))
+        _, stored = service.article(PAGE)
+        assert " ".join(article.split()) == " ".join(stored.split())  # the same text `qa show` prints
+        assert not any(piece in article for piece in PAGE_CHROME)

@@ -110,3 +110,19 @@ def test_snapshot_sources_differ(snap_compare, news_service: QAService, tmp_path
 def test_snapshot_timeline(snap_compare, news_service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
     app = make(news_service, tmp_path)
     assert snap_compare(app, run_before=steps("How did the sale of Lumen's satellite unit develop?"))
+
+
+@pytest.fixture
+def page_service(tmp_path: Path, qa_env: dict[str, str]) -> QAService:
+    """One saved web page (with its chrome) as the whole corpus, so that what is cited is certain."""
+    from .test_formats import FORMATS, PAGE
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / PAGE).write_bytes((FORMATS / PAGE).read_bytes())
+    return QAService(load_settings({"corpus": corpus, "index": tmp_path / "index"}, env=qa_env))
+
+
+def test_snapshot_web_page_article_view(snap_compare, page_service: QAService, tmp_path: Path) -> None:  # noqa: ANN001
+    app = make(page_service, tmp_path)
+    assert snap_compare(app, run_before=steps("How much will the European Investment Bank lend?", "1"))

@@ -36,11 +36,13 @@ class SelectTurn(Message):
 
 
 def citation_line(c: Citation) -> Content:
-    """One citation: number, title, outlet and date, file and offsets, and the wire copies."""
+    """One citation: number, title, outlet and date, file and offsets, the wire copies and the URL."""
     meta = c.byline
     parts = [c.title] + ([meta] if meta else []) + [f"{c.source}:{c.start}-{c.end}"]
     if c.also_in:
         parts.append("also in " + ", ".join(c.also_in))
+    if c.url:
+        parts.append(c.url)
     text = f"[{c.n}] " + " — ".join(parts)
     number = len(f"[{c.n}]")
     return literal(text, [(0, number, "bold $accent"), (len(text) - len(parts[-1]), len(text), "$text-muted")])
