@@ -321,8 +321,10 @@ def _record(source: str, number: int, record: dict[str, Any], seen: set[str]) ->
         return f"no {', '.join(TEXT_FIELDS[:-1])} or {TEXT_FIELDS[-1]} field with text"
     ident = _text_value(_first(record, _ID_FIELDS))
     name = f"{source}#{ident}" if ident and "\n" not in ident else None
-    if name is None or name in seen:
+    if name is None or name in seen:  # no usable id, or one used before: the line (or position) names it
         name = f"{source}#{number}"
+        while name in seen:  # an id that happens to equal a line number taken already
+            name += "'"
     canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
     doc = Document(name, body, "extracted", "jsonl" if source.lower().endswith(".jsonl") else "json",
                    hashlib.sha256(canonical).hexdigest())

@@ -373,3 +373,11 @@ def test_the_generated_benchmark_folder_has_every_format(tmp_path: Path) -> None
     pages = [a for a in articles if a.article.format == "html"]
     assert all("Accept all" not in a.text and "Sign up" not in a.text and "More stories" not in a.text for a in pages)
     assert all(a.article.date and a.article.outlet and a.article.url for a in pages)
+
+
+def test_record_sources_stay_unique_when_ids_repeat_or_clash_with_line_numbers() -> None:
+    data = (b'{"id": "2", "text": "The first record has the id two and enough words."}\n'
+            b'{"text": "The second record, on line two, has no id at all."}\n'
+            b'{"id": "2", "text": "The third record repeats the id two of the first."}\n')
+    docs, warnings = formats.read("feed.jsonl", data)
+    assert [d.source for d in docs] == ["feed.jsonl#2", "feed.jsonl#2'", "feed.jsonl#3"] and warnings == []
