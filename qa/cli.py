@@ -175,10 +175,9 @@ class _ProgressPrinter:
             tenth = (10 * done) // max(total, 1)
             if stage != self._stage:
                 self._stage, self._shown = stage, tenth
-                from qa.progress import UNITS
+                from qa.progress import counted
 
-                one, many = UNITS.get(stage, ("", ""))
-                sys.stderr.write(f"qa: {stage} {total:,} {one if total == 1 else many}…\n" if one else f"qa: {stage}…\n")
+                sys.stderr.write(f"qa: {' '.join(filter(None, (stage, counted(stage, total))))}…\n")
             elif total >= 100 and tenth > self._shown:
                 self._shown = tenth
                 sys.stderr.write(f"qa: {words}\n")

@@ -256,7 +256,7 @@ def _looks_like_html(text: str) -> bool:
 # --------------------------------------------------------------------------- JSON Lines / JSON
 
 
-def _objects(source: str, data: bytes, fmt: str) -> Iterator[tuple[int, Any, str | None]]:
+def _objects(data: bytes, fmt: str) -> Iterator[tuple[int, Any, str | None]]:
     """(line or position, object, problem) for each record of an export."""
     text, _ = decode(data)
     if fmt == "jsonl":
@@ -286,7 +286,7 @@ def _records(source: str, data: bytes, fmt: str) -> tuple[list[Document], list[s
     docs: list[Document] = []
     warnings: list[str] = []
     seen: set[str] = set()
-    for number, record, problem in _objects(source, data, fmt):
+    for number, record, problem in _objects(data, fmt):
         if problem is None and not isinstance(record, dict):
             problem = "not a JSON object"
         if problem is None:

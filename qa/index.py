@@ -39,7 +39,7 @@ import numpy as np
 
 from qa.errors import IndexLockedError, IndexReadOnlyError, IndexStoreError
 from qa.lexical import LexicalIndex
-from qa.models import Article, IndexedArticle, IndexManifest, IndexSettings, Passage
+from qa.models import Article, IndexedArticle, IndexManifest, IndexSettings, Passage, SkippedFile
 
 FORMAT = 6
 """Bump when the layout or the ingest/chunking rules change: older indexes are rebuilt."""
@@ -366,8 +366,10 @@ def write_generation(
     parts: list[ArticleParts],
     encoder: str,
     analyze: TermAnalyzer,
+    skipped: list[SkippedFile] | None = None,
 ) -> Path:
-    """Write a complete generation from ``parts`` and make it current; returns its folder."""
+    """Write a complete generation from ``parts`` (and the files that held no article) and make
+    it current; returns its folder."""
     dim = settings.dim
     name = f"g-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
     tmp = root / f".tmp-{name}"
@@ -436,6 +438,7 @@ def write_generation(
             files=files,
             index_type=index_type,
             encoder=encoder,
+            skipped=skipped or [],
         )
         write_atomic(tmp / "manifest.json", manifest.model_dump_json(indent=1).encode())
         _fsync_dir(tmp)

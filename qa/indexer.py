@@ -32,7 +32,7 @@ from qa.index import (
     write_generation,
     write_lock,
 )
-from qa.models import Article, IndexSettings
+from qa.models import Article, IndexSettings, SkippedFile
 
 Progress = Callable[[str, int, int], None]
 """Called with (stage, done, total) while indexing."""
@@ -66,6 +66,8 @@ class Plan:
     """Sources in the index that are gone from the corpus."""
     skipped: list[str] = field(default_factory=list)
     """Warnings about files and records that were not indexed."""
+    skipped_files: list[SkippedFile] = field(default_factory=list)
+    """The files that held no article, with their size and time, to record in the manifest."""
     order: list[str] = field(default_factory=list)
     """All sources to index, in file order (a file's records in their order)."""
 
@@ -88,6 +90,7 @@ def plan(corpus: Path, current: IndexData | None, max_bytes: int = 20 * 2**20,
         for i, a in enumerate(current.manifest.articles):
             by_file.setdefault(a.article.file or a.article.source, []).append((i, a.article))
             known[a.article.source] = (i, a.article)
+    skipped_before = {f.source: f for f in current.manifest.skipped} if current is not None else {}
     to_read = []
     sources_of: dict[str, list[str]] = {}
     for file in found.files:
@@ -102,17 +105,27 @@ def plan(corpus: Path, current: IndexData | None, max_bytes: int = 20 * 2**20,
                 result.reuse[old.source] = number
             sources_of[file.source] = [old.source for _, old in olds]
             continue
+        bad = skipped_before.get(file.source)
+        if bad is not None and not olds and bad.size == st.st_size and bad.mtime_ns == st.st_mtime_ns:
+            result.skipped.append(bad.why)  # still the file that held no article: not read again
+            result.skipped_files.append(bad)
+            continue
         to_read.append(file)
-    for done, file in enumerate(to_read, 1):
+    for done, file in enumerate(to_read):
+        if progress:
+            progress("reading", done, len(to_read))
         try:
             data, st = ingest.read_file(file, max_bytes)
+        except ingest.SkipFile as why:  # not recorded: a permission or a disk error can pass unseen by the file's time
+            result.skipped.append(f"skipped {file.source}: {why}")
+            continue
+        try:
             loaded, warnings = ingest.load_articles(file, data, st)
         except ingest.SkipFile as why:
             result.skipped.append(f"skipped {file.source}: {why}")
+            result.skipped_files.append(SkippedFile(source=file.source, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                                    why=result.skipped[-1]))
             continue
-        finally:
-            if progress:
-                progress("reading", done, len(to_read))
         result.skipped.extend(warnings)
         for art in loaded:
             source = art.article.source
@@ -124,6 +137,8 @@ def plan(corpus: Path, current: IndexData | None, max_bytes: int = 20 * 2**20,
                 if old:
                     result.changed.add(source)
         sources_of[file.source] = [a.article.source for a in loaded]
+    if progress and to_read:
+        progress("reading", len(to_read), len(to_read))
     result.order = [source for f in found.files for source in sources_of.get(f.source, [])]
     present = set(result.order)
     result.removed = sorted(s for s in known if s not in present)
@@ -172,7 +187,7 @@ def _reuse_parts(current: IndexData, number: int) -> ArticleParts:
 
 def _embed_batch(
     batch: list[ingest.LoadedArticle], settings: Settings, embedder: Embedder, counter: TokenCounter,
-    force: str | None, tick: Callable[[int, int], None],
+    force: str, tick: Callable[[int, int], None],
 ) -> tuple[list[ArticleParts], str]:
     """Chunk and embed one batch of articles; ``tick(texts done, texts in the batch)``."""
     pieces_of = [
@@ -196,9 +211,8 @@ def _embed_batch(
         tick(done, len(texts))
         checkpoint("embedding")
 
-    tokens = sum(len(t) for t in texts) // 4
-    if texts:
-        vectors = embedder.encode_documents(texts, tokens=tokens, progress=step, force=force)
+    if texts:  # the encoder was chosen for the whole job (``force``), so the batch's size does not matter
+        vectors = embedder.encode_documents(texts, tokens=0, progress=step, force=force)
         encoder = embedder.last_encoder
     else:
         vectors, encoder = np.zeros((0, DIM), dtype=np.float32), "none"
@@ -242,8 +256,8 @@ def _embed_new(
         progress("embedding", resumed, total)
     # one encoder for the whole job, chosen by its size (torch pays off only for large jobs)
     job_tokens = 2 * sum(sum(e - s for s, e in a.article.kept) for a in todo) // 4
-    force = None if settings.index_encoder == "auto" else settings.index_encoder
-    if force is None and todo:
+    force = settings.index_encoder
+    if force == "auto":
         force = "torch" if job_tokens > embedder.SMALL_JOB_TOKENS else "onnx"
     encoders = {pending_encoder} if resumed and pending_encoder else set()
     counter = TokenCounter()
@@ -343,7 +357,7 @@ def refresh(
                 parts.append(_reuse_parts(current, work.reuse[source]))
         if progress:
             progress("writing", 0, 1)
-        generation = write_generation(root, wanted, settings.corpus, parts, encoder, TermAnalyzer())
+        generation = write_generation(root, wanted, settings.corpus, parts, encoder, TermAnalyzer(), work.skipped_files)
         clear_pending(root)
         if progress:
             progress("writing", 1, 1)

@@ -22,6 +22,7 @@ from qa.models import Article
 __all__ = ["SkipFile", "decode", "discover", "load_articles", "read_file", "clean", "metadata"]
 
 _KINDS = ", ".join(sorted(FORMATS))
+_ALL_DEBRIS = "no article text is left once page debris is removed"
 
 
 @dataclass
@@ -122,7 +123,7 @@ def load_articles(file: ArticleFile, data: bytes, st: os.stat_result) -> tuple[l
     for doc in documents:
         kept = [(doc.body_start + s, doc.body_start + e) for s, e in clean(doc.text[doc.body_start:])]
         if not kept and doc.text_of == "extracted":
-            warnings.append(f"{doc.source}: no article text is left once page debris is removed; skipped")
+            warnings.append(f"{doc.source}: {_ALL_DEBRIS}; skipped")
             continue
         found = metadata(doc.text, kept)
         date, date_from = (doc.date, doc.date_from) if doc.date else (found.date, found.date_from)
@@ -146,8 +147,8 @@ def load_articles(file: ArticleFile, data: bytes, st: os.stat_result) -> tuple[l
             warnings=doc.warnings,
         )
         loaded.append(LoadedArticle(article, doc.text))
-    if not loaded:
-        raise SkipFile(warnings[-1].split(": ", 1)[-1] if warnings else "no article text was found")
+    if not loaded:  # every document of the file was all debris
+        raise SkipFile(_ALL_DEBRIS)
     return loaded, warnings
 
 

@@ -287,6 +287,17 @@ class IndexSettings(_Model):
     """Version of the on-disk layout and of the ingest/chunking rules."""
 
 
+class SkippedFile(_Model):
+    """A file of the corpus that holds no usable article, as it was when it was read."""
+
+    source: str
+    """Its path relative to the corpus folder."""
+    size: int = Field(ge=0)
+    mtime_ns: int
+    why: str
+    """The warning it gave ("skipped x.html: no article text was found in the page")."""
+
+
 class IndexManifest(_Model):
     """The index folder's table of contents, written last and atomically."""
 
@@ -308,6 +319,9 @@ class IndexManifest(_Model):
     """The FAISS index type used for passages (e.g. ``Flat``)."""
     encoder: str
     """How the passage vectors were computed (e.g. ``torch-bf16``), for the record."""
+    skipped: list[SkippedFile] = []
+    """Files that held no article when this generation was written: while their size and time
+    stay the same, checking whether the index is current does not read them again."""
 
 
 class EvalQuestion(_Model):

@@ -9,6 +9,12 @@ UNITS = {"reading": ("file", "files"), "embedding": ("article", "articles")}
 """What each indexing stage counts."""
 
 
+def counted(stage: str, n: int) -> str:
+    """ "600 articles", "1 file": what a stage counts, or "" for a stage that counts nothing."""
+    one, many = UNITS.get(stage, ("", ""))
+    return f"{n:,} {one if n == 1 else many}" if one else ""
+
+
 def _duration(seconds: float) -> str:
     if seconds < 60:
         return f"{max(1, round(seconds))} s"
@@ -32,10 +38,9 @@ class Rate:
         now = self._clock()
         if stage != self._stage:
             self._stage, self._start, self._first = stage, now, done
-        one, many = UNITS.get(stage, ("", ""))
-        if not one:
+        if stage not in UNITS:
             return stage
-        words = f"{stage} {done:,}/{total:,} {one if total == 1 else many}"
+        words = f"{stage} {done:,}/{counted(stage, total)}"
         elapsed = now - self._start
         moved = done - self._first
         if moved > 0 and elapsed >= 1.0:

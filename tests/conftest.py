@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,14 @@ def corpus_copy(tmp_path: Path) -> Path:
 def run_qa(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:  # noqa: ANN003
     """Run the qa command line as a subprocess."""
     return subprocess.run(QA + args, env=env, capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def kill_when_paused(proc: subprocess.Popen, paused: Path, what: str, timeout: float = 120) -> None:
+    """Wait until a process run with ``QA_TEST_PAUSE`` says it reached its point (the file
+    ``paused`` appears), then kill it; fails with ``what`` if it ends or takes too long first."""
+    deadline = time.monotonic() + timeout
+    while not paused.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, what
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +19,7 @@ from qa.index import PENDING, current_generation, read_manifest
 from qa.progress import Rate
 from qa.service import QAService
 
-from .conftest import QA, ROOT, run_qa
+from .conftest import QA, ROOT, kill_when_paused, run_qa
 
 FORMATS = ROOT / "tests" / "fixtures" / "formats"
 PAGE, APPEAL = "valmora_port_approved.html", "valmora_fishers_appeal.htm"
@@ -303,12 +301,7 @@ def test_an_interrupted_indexing_run_is_taken_up_where_it_stopped(tmp_path: Path
     paused = tmp_path / "paused"
     proc = subprocess.Popen(QA + ["index"], env={**env, "QA_TEST_PAUSE": "batch", "QA_TEST_PAUSE_FILE": str(paused)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not paused.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "the indexer never finished a batch"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_when_paused(proc, paused, "the indexer never finished a batch", timeout=300)
     root = next(index.iterdir())
     assert current_generation(root) is None and len(list((root / PENDING).glob("batch-*.npz"))) == 1
     again = run_qa(["index", "--json"], env)
@@ -381,3 +374,23 @@ def test_record_sources_stay_unique_when_ids_repeat_or_clash_with_line_numbers()
             b'{"id": "2", "text": "The third record repeats the id two of the first."}\n')
     docs, warnings = formats.read("feed.jsonl", data)
     assert [d.source for d in docs] == ["feed.jsonl#2", "feed.jsonl#2'", "feed.jsonl#3"] and warnings == []
+
+
+def test_a_file_without_articles_is_not_read_again_until_it_changes(tmp_path: Path, qa_env: dict[str, str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = _copy(tmp_path)
+    settings = load_settings({"corpus": corpus, "index": tmp_path / "index"}, env=qa_env)
+    data = QAService(settings).ensure_index()
+    assert {f.source for f in data.manifest.skipped} == {"empty_page.html", "truncated.json"}
+    from qa import indexer
+
+    read: list[str] = []
+    real = ingest.load_articles
+    monkeypatch.setattr(indexer.ingest, "load_articles", lambda file, *a: (read.append(file.source), real(file, *a))[1])
+    checked = indexer.plan(corpus, data)
+    assert checked.up_to_date and read == []
+    assert any(w.startswith("skipped empty_page.html: no article text") for w in checked.skipped)
+    page = corpus / "empty_page.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("Home", "Front page"), encoding="utf-8")
+    indexer.plan(corpus, data)
+    assert read == ["empty_page.html"]  # changed: read again

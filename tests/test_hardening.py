@@ -31,7 +31,7 @@ from qa.index import current_generation, read_manifest, verify_files
 from qa.indexer import index_root
 from qa.service import QAService
 
-from .conftest import QA, SEEDS, run_qa
+from .conftest import QA, SEEDS, kill_when_paused, run_qa
 
 CONTROL = set(range(0, 9)) | set(range(11, 32)) | {127} | set(range(128, 160))
 
@@ -246,12 +246,7 @@ def test_killing_qa_index_at_any_point_leaves_a_usable_index(built: dict[str, ob
     proc = subprocess.Popen(QA + ["index", "--json"], env={**env, "QA_TEST_PAUSE": point, "QA_TEST_PAUSE_FILE": str(paused),
                                                                "QA_INDEX_ENCODER": "onnx"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not paused.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "the indexer never reached the point"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_when_paused(proc, paused, "the indexer never reached the point")
     # whatever the moment, CURRENT names a complete generation that passes every checksum
     current = current_generation(root)
     assert current == (before if point != "switched" else current) and current.exists()
