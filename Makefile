@@ -35,10 +35,11 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/qa bench
 
-# Retrain the reading model from the SQuAD 2.0 excerpts in ../shared/datasets/squad2/ (about 25
-# minutes on 2 CPUs); writes qa/reader/weights/ and prints the dev metrics.
+# Retrain the reading model on SQuAD 2.0 train (the folder squad2/ under $QA_DATASETS; see README,
+# "The reading model"): about 2 hours on 2 CPUs, resumable (run it again after an interruption);
+# writes qa/reader/weights/ and prints the dev metrics. ARGS passes options, e.g. ARGS="--device cuda".
 reader: $(STAMP)
-	$(BIN)/python -m qa.reader.train
+	$(BIN)/python -m qa.reader.train $(ARGS)
 
 clean:
-	rm -rf $(VENV) embeddings/*/ .pytest_cache
+	rm -rf $(VENV) embeddings/*/ .pytest_cache build/

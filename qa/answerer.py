@@ -28,6 +28,7 @@ import numpy as np
 
 from qa import agreement as agreement_
 from qa import dates, spans
+from qa.config import CONFIDENCE_FEATURES as FEATURES
 from qa.index import IndexData, TermAnalyzer
 from qa.models import Answer, ResolvedDate, Span
 from qa.retriever import PassageRetriever, Retrieval
@@ -96,12 +97,19 @@ class Candidate:
     confidence: float = 0.0
     """The base confidence moved by agreement and disagreement (``agreement_weights``)."""
 
+    @property
+    def margin(self) -> float:
+        """The span's score over the no-answer score."""
+        return self.span_score - self.null_score
+
     def features(self) -> tuple[float, ...]:
-        """What the confidence model weighs: the span's margin over no-answer, the span's score,
-        the retrieval score, how much of the question the sentence and the passage cover, and how
-        similar the sentence is to the question."""
-        return (self.span_score - self.null_score, self.span_score, self.retrieval, self.sentence_coverage,
-                self.passage_coverage, self.similarity)
+        """What the confidence model weighs (``FEATURES``)."""
+        return tuple(getattr(self, name) for name in FEATURES)
+
+
+FEATURE_NAMES = {"margin": "margin over no answer", "span_score": "span score", "retrieval": "retrieval score",
+                 "sentence_coverage": "sentence coverage", "passage_coverage": "passage coverage",
+                 "similarity": "sentence similarity"}
 
 
 def _sigmoid(z: float) -> float:

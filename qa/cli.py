@@ -126,11 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print metrics and per-question results as JSON")
     ev.add_argument("--compare", action="store_true", help="run dense, lexical and hybrid side by side")
     ev.add_argument("--calibrate", action="store_true",
-                    help="fit the confidence model, sweep the abstention threshold and pick the best one (see --save)")
+                    help="fit the confidence model, show what each feature earns, sweep the abstention threshold, pick "
+                    "the best one and show how reliable the confidence is (see --save); with --squad FILE, on the mix of "
+                    "the question set and that SQuAD file")
     ev.add_argument("--save", action="store_true",
                     help="with --calibrate: store the fitted confidence weights and the chosen threshold in the config file")
     ev.add_argument("--failures", action="store_true", help="list only the questions that failed")
-    ev.add_argument("--squad", metavar="FILE", help="a SQuAD 2.0 JSON file: one article per paragraph, official metrics")
+    ev.add_argument("--squad", metavar="FILE", help="a SQuAD 2.0 JSON file: one article per paragraph, official metrics "
+                    "(with --calibrate: calibrate on it and the question set together)")
     ev.add_argument("--reader-only", action="store_true",
                     help="with --squad: read each question's own paragraph only (reading without retrieval)")
     return parser
@@ -481,12 +484,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError("--save only goes with --calibrate")
     if args.compare and args.calibrate:
         raise UsageError("choose one of --compare and --calibrate")
-    if args.reader_only and not args.squad:
-        raise UsageError("--reader-only only goes with --squad FILE")
+    if args.reader_only and (not args.squad or args.calibrate):
+        raise UsageError("--reader-only only goes with --squad FILE, without --calibrate")
     if args.squad and args.compare:
         raise UsageError("--squad FILE runs one retriever; choose it with --retriever instead of --compare")
-    if args.squad and (args.questions or args.calibrate):
-        raise UsageError("--squad FILE replaces --questions and does not calibrate; calibrate on your own question set")
+    if args.squad and args.questions and not args.calibrate:
+        raise UsageError("--squad FILE replaces --questions (only --calibrate uses both, as one mix)")
+    if args.calibrate:
+        return _calibrate(args)
     squad_questions = None
     if args.squad:
         from qa import squad
@@ -513,38 +518,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     k = args.k or service.settings.top_k
     modes = ["dense", "lexical", "hybrid"] if args.compare else [args.retriever or service.settings.retriever]
-    runs = {m: evaluate.run(service, questions, k, m, threshold=0.0 if args.calibrate else None,
-                            read_all=args.calibrate, since=args.since, until=args.until) for m in modes}
+    runs = {m: evaluate.run(service, questions, k, m, since=args.since, until=args.until) for m in modes}
     results = {m: evaluate.metrics(o, k, relevant) for m, o in runs.items()}
-
-    if args.calibrate:
-        outcomes = runs[modes[0]]
-        weights = evaluate.fit_weights(outcomes)
-        agreement = evaluate.fit_agreement(outcomes, weights)
-        evaluate.rescore(outcomes, weights, agreement)
-        rows = evaluate.sweep(outcomes)
-        chosen = evaluate.choose_threshold(rows, int(results[modes[0]]["answerable"]))
-        if args.json:
-            print(safe_json({"weights": weights, "agreement_weights": agreement, "sweep": [r.__dict__ for r in rows], "chosen": chosen.__dict__}))
-        else:
-            print("confidence weights (margin, span score, retrieval score, sentence coverage, passage coverage, "
-                  "sentence similarity, bias): "
-                  + ", ".join(f"{w:g}" for w in weights) + f" (now {', '.join(f'{w:g}' for w in service.settings.confidence_weights)})")
-            print(f"agreement weights (per agreeing article, per differing article): {agreement[0]:g}, {agreement[1]:g} "
-                  f"(now {', '.join(f'{w:g}' for w in service.settings.agreement_weights)})")
-            print(f"{'threshold':>9}  {'answered':>8}  {'correct':>7}  {'abstained on unanswerable':>25}  wrong abstentions")
-            for r in rows:
-                if round(r.threshold * 100) % 5 == 0 or r is chosen:
-                    mark = "  ← chosen" if r is chosen else ""
-                    print(f"{r.threshold:>9.2f}  {r.answered:>8.2f}  {r.correct:>7.2f}  {r.abstained_unanswerable:>25.2f}  "
-                          f"{r.wrong_abstentions:>17}{mark}")
-            print(f"chosen threshold {chosen.threshold:.2f} (now {service.settings.abstain_threshold:.2f})")
-        if args.save:
-            save_setting("confidence_weights", list(weights))
-            save_setting("agreement_weights", list(agreement))
-            where = save_setting("abstain_threshold", chosen.threshold)
-            sys.stderr.write(f"qa: saved confidence_weights and abstain_threshold = {chosen.threshold:.2f} in {where}\n")
-        return 0
 
     if squad_questions is not None:
         return _squad_report(service, squad_questions, runs[modes[0]], results[modes[0]], k, args)
@@ -577,6 +552,109 @@ def cmd_eval(args: argparse.Namespace) -> int:
             continue
         answer = "(abstained)" if o.result.abstained else o.result.answer.text  # type: ignore[union-attr]
         print(f"{o.question.id:<6} {labels:<22} {o.confidence:>5.2f}  {_clip(o.question.question, 60)} → {_clip(answer, 50)}")
+    return 0
+
+
+def _calibration_set(args: argparse.Namespace, squad_file: str | None) -> Any:
+    """One question set run for calibration (threshold 0, every passage read): the own question
+    set over the corpus, or a SQuAD file over its paragraphs."""
+    from qa import evaluate
+    from qa.config import PROJECT_ROOT
+
+    service = _service(args)
+    if squad_file:
+        from qa import squad
+
+        squad_questions, paragraphs = squad.load(Path(squad_file))
+        folder = squad.corpus_folder(Path(squad_file), paragraphs, service.settings.cache_path())
+        service = _service(argparse.Namespace(**{**vars(args), "corpus": str(folder)}))
+    with _ProgressPrinter() as progress:
+        articles = service.ensure_index(progress=progress).manifest.articles
+    if squad_file:
+        questions, name = squad.as_eval_questions(squad_questions), Path(squad_file).name
+    else:
+        path = Path(args.questions) if args.questions else PROJECT_ROOT / "tests" / "questions.jsonl"
+        questions, name = evaluate.load_questions(path, {a.article.source for a in articles}), path.name
+    k = args.k or service.settings.top_k
+    outcomes = evaluate.run(service, questions, k, args.retriever or service.settings.retriever, threshold=0.0,
+                            read_all=True, since=args.since, until=args.until)
+    return evaluate.CalibrationSet(name, outcomes, official=bool(squad_file)), service.settings
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    """``qa eval --calibrate``: fit the confidence model on the own question set (and a SQuAD
+    file with --squad, as one mix where each set weighs the same), show what each feature earns,
+    choose one threshold for all sets and show how it does on each, and how reliable the
+    confidence is."""
+    from qa import evaluate
+    from qa.answerer import FEATURE_NAMES, FEATURES
+    from qa.config import save_setting
+    from qa.safe_text import safe_json
+
+    own, settings = _calibration_set(args, None)
+    sets = [own] + ([_calibration_set(args, args.squad)[0]] if args.squad else [])
+    keep, rounds = evaluate.select_features(sets, list(FEATURES))
+    ablation = rounds[0]
+    weights = evaluate.fit_weights(sets, keep)
+    dropped = [f for i, f in enumerate(FEATURES) if i not in keep]
+    agreement = evaluate.fit_agreement([o for s in sets for o in s.outcomes], weights)
+    for s in sets:
+        evaluate.rescore(s.outcomes, weights, agreement)
+    rows = evaluate.operating_sweep(sets)
+    chosen = evaluate.choose_operating_point(rows)
+    tables = {s.name: evaluate.reliability(s.outcomes) for s in sets}
+    if len(sets) > 1:
+        tables["all"] = evaluate.reliability([o for s in sets for o in s.outcomes])
+    if args.json:
+        print(safe_json({
+            "features": list(FEATURES), "weights": weights, "agreement_weights": agreement,
+            "feature_ablation": [{"log_loss": r[""], "without": {f: v for f, v in r.items() if f}} for r in rounds],
+            "features_dropped": dropped,
+            "sweep": [r.__dict__ for r in rows], "chosen": chosen.__dict__,
+            "reliability": {name: {"bins": [dict(zip(("low", "high", "questions", "confidence", "right"), b, strict=True))
+                                            for b in bins], "ece": ece} for name, (bins, ece) in tables.items()},
+        }))
+    else:
+        print(f"calibrated on {' + '.join(f'{s.name} ({len(s.outcomes)} questions)' for s in sets)}"
+              + (", each set weighing the same" if len(sets) > 1 else ""))
+        print(f"\nwhat each feature earns: cross-validated log loss {ablation['']:.4f} with all; without one of them:")
+        for f in FEATURES:
+            print(f"  {FEATURE_NAMES[f]:<24}{ablation[''] + ablation[f]:>8.4f}  ({ablation[f]:+.4f})")
+        if dropped:
+            print(f"left out (each earned less than {evaluate.EARNS:g} once the others were in; weight 0): "
+                  + ", ".join(FEATURE_NAMES[f] for f in dropped))
+        else:
+            print(f"every feature earns at least {evaluate.EARNS:g}: all kept")
+        print("\nconfidence weights (" + ", ".join(FEATURE_NAMES[f] for f in FEATURES) + ", bias): "
+              + ", ".join(f"{w:g}" for w in weights) + f"\n  (now {', '.join(f'{w:g}' for w in settings.confidence_weights)})")
+        print(f"agreement weights (per agreeing article, per differing article): {agreement[0]:g}, {agreement[1]:g} "
+              f"(now {', '.join(f'{w:g}' for w in settings.agreement_weights)})")
+        head = "".join(f"  | {s.name[:30]:<30}" for s in sets)
+        print(f"\n{'':>9}  {'mean':>6}{head}")
+        print(f"{'threshold':>9}  {'score':>6}" + "".join(f"  | {'score':>6} {'answ.':>6} {'abst.':>6} {'wrong':>5}  "
+                                                       for _ in sets))
+        for r in rows:
+            if round(r.threshold * 100) % 5 == 0 or r is chosen:
+                cells = "".join(f"  | {p['score']:>6.3f} {p['answered']:>6.2f} {p['abstained_unanswerable']:>6.2f} "
+                                f"{int(p['wrong_abstentions']):>5}  " for p in r.sets.values())
+                print(f"{r.threshold:>9.2f}  {r.score:>6.3f}{cells}" + ("← chosen" if r is chosen else ""))
+        print("(score: share of questions handled right — an answerable one answered right (SQuAD: its F1), an "
+              "unanswerable one abstained on; answ.: answerable answered; abst.: unanswerable abstained on; "
+              "wrong: answerable abstained on)")
+        for name, (bins, ece) in tables.items():
+            print(f"\nreliability, {name}: confidence of the best answer against the share right "
+                  f"(expected calibration error {ece:.3f})")
+            print(f"  {'confidence':<11} {'questions':>9} {'mean':>6} {'right':>6}")
+            for lo, hi, n, conf, right in bins:
+                if n:
+                    print(f"  {lo:.1f}–{hi:.1f}    {n:>9} {conf:>6.2f} {right:>6.2f}")
+        print(f"\nchosen threshold {chosen.threshold:.2f} (now {settings.abstain_threshold:.2f})")
+    if args.save:
+        save_setting("confidence_weights", list(weights))
+        save_setting("agreement_weights", list(agreement))
+        where = save_setting("abstain_threshold", chosen.threshold)
+        sys.stderr.write(f"qa: saved confidence_weights, agreement_weights and abstain_threshold = "
+                         f"{chosen.threshold:.2f} in {where}\n")
     return 0
 
 

@@ -32,6 +32,11 @@ def _user_dir(kind: str) -> Path:
     return Path(platformdirs.user_data_dir("qa", appauthor=False))
 
 
+CONFIDENCE_FEATURES = ("margin", "span_score", "retrieval", "sentence_coverage", "passage_coverage", "similarity")
+"""What the answerer's confidence model weighs (``qa.answerer.Candidate``), in the order of
+``confidence_weights`` (the bias comes last)."""
+
+
 class Settings(BaseModel):
     """Everything a run of qa can be told."""
 
@@ -49,7 +54,7 @@ class Settings(BaseModel):
     abstain_threshold: float = Field(default=0.06, ge=0.0, le=1.0)
     """Answers whose confidence is below this are withheld ("not found in the articles"). The default is
     the value `qa eval --calibrate` chose on tests/questions.jsonl."""
-    confidence_weights: tuple[float, float, float, float, float, float, float] = (
+    confidence_weights: tuple[float, ...] = (
         0.1851, 0.0656, 0.1047, 0.6192, 0.1202, 0.3288, -1.9484)
     """The confidence model (logistic): weights of the reader's span margin over its no-answer
     score, of its span score, of the passage's retrieval score, of the share of the question's
@@ -92,6 +97,15 @@ class Settings(BaseModel):
         """``QA_CONFIDENCE_WEIGHTS="0.5,0,0,-1"`` from the environment."""
         if isinstance(value, str):
             return tuple(x.strip() for x in value.strip("()[] ").split(","))
+        return value
+
+    @field_validator("confidence_weights")
+    @classmethod
+    def _one_weight_per_feature(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if len(value) != len(CONFIDENCE_FEATURES) + 1:
+            raise ValueError(f"needs {len(CONFIDENCE_FEATURES) + 1} numbers, a weight for each of "
+                             f"{', '.join(CONFIDENCE_FEATURES)}, then the "
+                             "bias; `qa eval --calibrate --save` writes them")
         return value
 
     def cache_path(self) -> Path:

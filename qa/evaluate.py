@@ -233,85 +233,193 @@ def metrics(outcomes: list[Outcome], k: int, relevant: Callable[[EvalQuestion], 
 # --------------------------------------------------------------------------- calibration
 
 
-@dataclass
-class SweepRow:
-    """What one abstention threshold would do on the question set."""
-
-    threshold: float
-    answered: float
-    """Share of answerable questions answered."""
-    correct: float
-    """Share of answerable questions answered with a sentence containing the gold answer."""
-    abstained_unanswerable: float
-    """Share of unanswerable questions abstained on."""
-    wrong_abstentions: int
-    """Answerable questions abstained on."""
-
-
-def sweep(outcomes: list[Outcome], steps: int = 100) -> list[SweepRow]:
-    """Coverage and accuracy at every threshold from 0 to 1 (outcomes run with threshold 0)."""
-    answerable = [o for o in outcomes if o.answerable]
-    unanswerable = [o for o in outcomes if not o.answerable]
-    rows = []
-    for i in range(steps + 1):
-        t = i / steps
-        kept = [o for o in answerable if o.confidence >= t]
-        correct = [o for o in kept if contains_any(o.best_sentence, o.question.answers)]
-        rows.append(
-            SweepRow(
-                threshold=t,
-                answered=len(kept) / max(1, len(answerable)),
-                correct=len(correct) / max(1, len(answerable)),
-                abstained_unanswerable=sum(o.confidence < t for o in unanswerable) / max(1, len(unanswerable)),
-                wrong_abstentions=len(answerable) - len(kept),
-            )
-        )
-    return rows
-
-
-def choose_threshold(rows: list[SweepRow], answerable: int, max_wrong_rate: float = 0.05) -> SweepRow:
-    """The threshold that abstains on the most unanswerable questions while wrongly abstaining on
-    at most ``max_wrong_rate`` of the answerable ones. Among equally good thresholds (a contiguous
-    run, since both counts grow with the threshold) it takes the middle one, so that small shifts
-    in confidence on new questions do not flip decisions."""
-    allowed = [r for r in rows if r.wrong_abstentions <= max_wrong_rate * answerable]
-    best = max(allowed, key=lambda r: (r.abstained_unanswerable, r.correct, -r.threshold))
-    same = [r for r in allowed if (r.abstained_unanswerable, r.correct, r.wrong_abstentions)
-            == (best.abstained_unanswerable, best.correct, best.wrong_abstentions)]
-    return same[len(same) // 2]
-
-
 def correct_span(span: str | None, answers: Iterable[str]) -> bool:
     """Whether a span answers: it contains a gold answer or overlaps one by token F1 >= 0.5."""
     answers = list(answers)
     return bool(answers) and (contains_any(span, answers) or token_f1(span, answers) >= 0.5)
 
 
-def fit_weights(outcomes: list[Outcome], l2: float = 0.01, steps: int = 200) -> tuple[float, ...]:
-    """Fit the confidence model (logistic regression, Newton's method, a little L2) to whether
-    each candidate of each question is a correct answer; returns feature weights then the bias."""
+@dataclass
+class CalibrationSet:
+    """One question set's outcomes (run with threshold 0, every passage read), for calibration."""
+
+    name: str
+    outcomes: list[Outcome]
+    official: bool = False
+    """An answered answerable question earns SQuAD's token F1 of its span against the gold
+    answers (else 1 when the span is right, ``correct_span``)."""
+
+    def credit(self, o: Outcome, answered: bool) -> float:
+        """What one question earns: an abstention on an unanswerable question 1, an answer to an
+        answerable one its span's credit, anything else 0."""
+        if not o.answerable:
+            return 0.0 if answered else 1.0
+        if not answered:
+            return 0.0
+        if self.official:
+            from qa import squad
+
+            return max(squad.f1(g, o.best_span or "") for g in o.question.answers)
+        return 1.0 if correct_span(o.best_span, o.question.answers) else 0.0
+
+
+def _design(sets: list[CalibrationSet]):  # noqa: ANN202 - numpy arrays
+    """Every candidate as a row (features, then 1 for the bias), whether it is a right answer,
+    its weight (each set weighs as much as every other, whatever its size) and its question."""
     import numpy as np
 
-    xs, ys = [], []
-    for o in outcomes:
-        for feats, span, *_ in o.candidates:
+    xs, ys, ws, groups = [], [], [], []
+    for s in sets:
+        rows = [(feats, span, o) for o in s.outcomes for feats, span, *_ in o.candidates]
+        for feats, span, o in rows:
             xs.append([*feats, 1.0])
             ys.append(1.0 if correct_span(span, o.question.answers) else 0.0)
-    if not xs or len(set(ys)) < 2:
-        raise QuestionFileError("calibration needs both right and wrong candidates; use a larger question set")
-    x, y = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+            ws.append(1.0 / (len(sets) * len(rows)))
+            groups.append(id(o))
+    x, y, w = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), np.asarray(ws)
+    return x, y, w * len(y), np.asarray(groups)
+
+
+def _logistic(x, y, sample, l2: float = 0.01, steps: int = 200):  # noqa: ANN001, ANN202 - numpy arrays
+    """Weighted logistic regression by Newton's method, a little L2 on all but the last column."""
+    import numpy as np
+
     w = np.zeros(x.shape[1])
-    reg = np.full(x.shape[1], l2 * len(y))
+    reg = np.full(x.shape[1], l2 * sample.sum())
     reg[-1] = 0.0  # the bias is not shrunk
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50, 50)))
-        grad = x.T @ (p - y) + reg * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(reg + 1e-9)
+        grad = x.T @ (sample * (p - y)) + reg * w
+        hess = (x * (sample * p * (1 - p))[:, None]).T @ x + np.diag(reg + 1e-9)
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    return tuple(round(float(v), 4) for v in w)
+    return w
+
+
+def fit_weights(sets: list[CalibrationSet], keep: list[int] | None = None, l2: float = 0.01) -> tuple[float, ...]:
+    """Fit the confidence model (logistic regression, a little L2) to whether each candidate of
+    each question is a right answer, each question set weighing the same; returns the feature
+    weights then the bias. Features not in ``keep`` (their numbers) weigh 0."""
+    import numpy as np
+
+    x, y, sample, _ = _design(sets)
+    if not len(y) or len(set(y.tolist())) < 2:
+        raise QuestionFileError("calibration needs both right and wrong candidates; use a larger question set")
+    cols = [*(keep if keep is not None else range(x.shape[1] - 1)), x.shape[1] - 1]
+    w = np.zeros(x.shape[1])
+    w[cols] = _logistic(x[:, cols], y, sample, l2)
+    return tuple(round(float(v), 4) + 0.0 for v in w)
+
+
+def feature_ablation(sets: list[CalibrationSet], names: list[str], keep: list[int] | None = None,
+                     folds: int = 5) -> dict[str, float]:
+    """How much each feature in ``keep`` (default: all) earns: the cross-validated (by question)
+    weighted log loss of the confidence model without it, minus that of the model with all of
+    ``keep`` (above 0: the feature helps). The key "" holds the latter's log loss."""
+    import numpy as np
+
+    x, y, sample, groups = _design(sets)
+    uniq = {g: i for i, g in enumerate(dict.fromkeys(groups.tolist()))}
+    fold = np.asarray([uniq[g] % folds for g in groups.tolist()])
+    keep = list(range(len(names))) if keep is None else keep
+    bias = x.shape[1] - 1
+
+    def loss(cols: list[int]) -> float:
+        cols = [*cols, bias]
+        total = 0.0
+        for f in range(folds):
+            train, test = fold != f, fold == f
+            w = _logistic(x[train][:, cols], y[train], sample[train])
+            p = np.clip(1.0 / (1.0 + np.exp(-np.clip(x[test][:, cols] @ w, -50, 50))), 1e-9, 1 - 1e-9)
+            total += float(-(sample[test] * (y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p))).sum())
+        return total / float(sample.sum())
+
+    whole = loss(keep)
+    out = {"": whole}
+    for i in keep:
+        out[names[i]] = loss([c for c in keep if c != i]) - whole
+    return out
+
+
+EARNS = 0.001
+"""A feature stays in the confidence model when leaving it out raises the cross-validated log
+loss by at least this much."""
+
+
+def select_features(sets: list[CalibrationSet], names: list[str]) -> tuple[list[int], list[dict[str, float]]]:
+    """Backward elimination: while some feature earns less than ``EARNS`` (``feature_ablation``),
+    leave out the one that earns least. Returns the numbers of the features kept and each round's
+    ablation."""
+    keep, rounds = list(range(len(names))), []
+    while len(keep) > 1:
+        ablation = feature_ablation(sets, names, keep)
+        rounds.append(ablation)
+        least = min(keep, key=lambda i: ablation[names[i]])
+        if ablation[names[least]] >= EARNS:
+            break
+        keep.remove(least)
+    return keep, rounds
+
+
+@dataclass
+class OperatingRow:
+    """What one abstention threshold does on each question set."""
+
+    threshold: float
+    score: float
+    """The sets' mean score: the share of questions handled right (see ``CalibrationSet.credit``)."""
+    sets: dict[str, dict[str, float]]
+    """Per set: score, answered (share of answerable), abstained_unanswerable, wrong_abstentions."""
+
+
+def operating_sweep(sets: list[CalibrationSet], steps: int = 100) -> list[OperatingRow]:
+    """Every threshold from 0 to 1 on every set (outcomes rescored with the fitted weights)."""
+    rows = []
+    for i in range(steps + 1):
+        t = i / steps
+        per = {}
+        for s in sets:
+            answerable = [o for o in s.outcomes if o.answerable]
+            unanswerable = [o for o in s.outcomes if not o.answerable]
+            kept = [o for o in answerable if o.confidence >= t]
+            per[s.name] = {
+                "score": sum(s.credit(o, o.confidence >= t) for o in s.outcomes) / max(1, len(s.outcomes)),
+                "answered": len(kept) / max(1, len(answerable)),
+                "abstained_unanswerable": sum(o.confidence < t for o in unanswerable) / max(1, len(unanswerable)),
+                "wrong_abstentions": float(len(answerable) - len(kept)),
+            }
+        rows.append(OperatingRow(t, sum(p["score"] for p in per.values()) / len(per), per))
+    return rows
+
+
+def choose_operating_point(rows: list[OperatingRow]) -> OperatingRow:
+    """The threshold with the best mean score over the sets; among equally good ones (a run of
+    neighbours) the middle one, so that small shifts in confidence on new questions do not flip
+    decisions."""
+    best = max(r.score for r in rows)
+    same = [r for r in rows if r.score >= best - 1e-12]
+    return same[len(same) // 2]
+
+
+def reliability(outcomes: list[Outcome], bins: int = 10) -> tuple[list[tuple[float, float, int, float, float]], float]:
+    """Confidence against how often the answer is right: per bin of the best candidate's
+    confidence, (low, high, questions, mean confidence, share right), and the expected
+    calibration error (the questions' weighted mean gap between the two). An answer to an
+    unanswerable question is never right."""
+    rows, gap = [], 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [o for o in outcomes if lo <= o.confidence < hi or (b == bins - 1 and o.confidence == 1.0)]
+        if not inside:
+            rows.append((lo, hi, 0, 0.0, 0.0))
+            continue
+        conf = sum(o.confidence for o in inside) / len(inside)
+        right = sum(o.answerable and correct_span(o.best_span, o.question.answers) for o in inside) / len(inside)
+        rows.append((lo, hi, len(inside), conf, right))
+        gap += len(inside) * abs(conf - right)
+    return rows, gap / max(1, len(outcomes))
 
 
 def fit_agreement(outcomes: list[Outcome], weights: tuple[float, ...], l2: float = 0.01,

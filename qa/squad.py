@@ -10,12 +10,25 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import QuestionFileError
+
+
+SOURCE = "https://rajpurkar.github.io/SQuAD-explorer/"
+"""Where SQuAD 2.0 is published (CC BY-SA 4.0)."""
+
+
+def datasets_dir() -> Path:
+    """The folder of the SQuAD 2.0 files: ``$QA_DATASETS/squad2``, by default ``squad2/`` in the
+    folder ``shared/datasets`` beside the project."""
+    from qa.config import PROJECT_ROOT
+
+    return Path(os.environ.get("QA_DATASETS") or PROJECT_ROOT.parent / "shared" / "datasets") / "squad2"
 
 
 @dataclass(frozen=True)
@@ -127,7 +140,32 @@ def evaluate(
         for name, raw in (("exact", ex), ("f1", fs)):
             best, thresh = _best_threshold(questions, predictions, raw, no_answer_probs)
             out[f"best_{name}"], out[f"best_{name}_thresh"] = best, thresh
+        if has and no:
+            out["noans_auc"] = auc([no_answer_probs.get(i, 1.0) for i in no], [no_answer_probs.get(i, 1.0) for i in has])
     return out
+
+
+def auc(positives: list[float], negatives: list[float]) -> float:
+    """The chance that a random positive scores above a random negative (ties count a half): how
+    well a no-answer score tells the unanswerable questions from the answerable ones (0.5: not at all)."""
+    import numpy as np
+
+    pos, neg = np.asarray(positives, dtype=np.float64), np.asarray(negatives, dtype=np.float64)
+    ranks = _ranks(np.concatenate([pos, neg]))
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def _ranks(values):  # noqa: ANN001, ANN202 - numpy arrays
+    """1-based ranks, ties given their mean rank."""
+    import numpy as np
+
+    order = np.argsort(values, kind="mergesort")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    uniq, inverse = np.unique(values, return_inverse=True)
+    sums = np.bincount(inverse, weights=ranks)
+    counts = np.bincount(inverse)
+    return (sums / counts)[inverse]
 
 
 def _best_threshold(

@@ -17,6 +17,27 @@ SEEDS = ROOT / "seeds"
 QA = [sys.executable, "-m", "qa"]
 
 
+FIXTURES = ROOT / "tests" / "fixtures"
+SMALL_SQUAD = FIXTURES / "squad"
+"""Small SQuAD 2.0-format files written for the tests (train.json, dev.json)."""
+
+
+def squad_data(name: str) -> Path:
+    """A SQuAD 2.0 file from the datasets folder (``QA_DATASETS``, default ../shared/datasets);
+    skipped with the reason when it is absent, failed instead when ``QA_REQUIRE_DATASETS`` is set
+    (CI), so that the floors on real SQuAD always run there."""
+    from qa import squad
+
+    path = squad.datasets_dir() / name
+    if not path.is_file():
+        why = (f"needs {path}: SQuAD 2.0 ({squad.SOURCE}, CC BY-SA 4.0); "
+               "set QA_DATASETS to the folder that holds squad2/" + name)
+        if os.environ.get("QA_REQUIRE_DATASETS"):
+            pytest.fail(why)
+        pytest.skip(why)
+    return path
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One model cache (the exported ONNX model) for the whole test session."""

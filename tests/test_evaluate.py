@@ -13,7 +13,7 @@ from qa.errors import QuestionFileError
 from qa.models import Answer, EvalQuestion, EvalResult, Span
 from qa.service import QAService
 
-from .conftest import ROOT, SEEDS, run_qa
+from .conftest import ROOT, SEEDS, SMALL_SQUAD, run_qa
 
 QUESTIONS = ROOT / "tests" / "questions.jsonl"
 
@@ -200,8 +200,15 @@ def test_compare_and_calibrate_print_their_tables(seed_index: Path, qa_env: dict
     assert header.split()[1:] == ["dense", "lexical", "hybrid"]
     config = tmp_path / "config.toml"
     config.write_text("top_k = 5\n")
-    calibrate = run_qa(["eval", "--calibrate", "--save", "--index", str(seed_index)], {**qa_env, "QA_CONFIG": str(config)})
-    assert calibrate.returncode == 0 and "← chosen" in calibrate.stdout
+    # one operating point for the own set and a SQuAD file together
+    calibrate = run_qa(["eval", "--calibrate", "--save", "--questions", str(_small_own_set(tmp_path)),
+                        "--squad", str(SMALL_SQUAD / "dev.json"), "--index", str(seed_index)],
+                       {**qa_env, "QA_CONFIG": str(config)})
+    assert calibrate.returncode == 0, calibrate.stderr
+    out = calibrate.stdout
+    assert "← chosen" in out and "what each feature earns" in out and "margin over no answer" in out
+    assert "reliability, questions.jsonl" in out and "reliability, dev.json" in out and "reliability, all" in out
+    assert "expected calibration error" in out
     saved = config.read_text()
     assert "abstain_threshold = " in saved and "top_k = 5" in saved  # other keys are kept
     assert "confidence_weights = [" in saved
@@ -209,3 +216,68 @@ def test_compare_and_calibrate_print_their_tables(seed_index: Path, qa_env: dict
 
     fitted = load_settings(env={"QA_CONFIG": str(config)})
     assert len(fitted.confidence_weights) == 7 and fitted.confidence_weights[0] > 0  # the margin counts for the answer
+
+
+def _small_own_set(tmp_path: Path) -> Path:
+    """The first 30 answerable and 8 unanswerable questions of the own set (a quick calibration)."""
+    lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
+    answerable = [x for x in lines if json.loads(x)["answers"]][:30]
+    unanswerable = [x for x in lines if not json.loads(x)["answers"]][:8]
+    path = tmp_path / "small" / "questions.jsonl"
+    path.parent.mkdir()
+    path.write_text("\n".join(answerable + unanswerable) + "\n", encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- calibration logic
+
+
+def _outcome(qid: str, answers: list[str], confidence: float, span: str,
+             candidates: list[tuple[tuple[float, ...], str]] | None = None) -> evaluate.Outcome:
+    q = EvalQuestion(id=qid, question="?", answers=answers, sources=["a.txt"] if answers else [])
+    result = EvalResult(id=qid, question="?", abstained=False, answer=None, citations=[], labels=[])
+    cands = [(f, sp, sp, 0, 0, True) for f, sp in (candidates or [])]
+    return evaluate.Outcome(question=q, result=result, ranked_sources=[], ranked_texts=[], confidence=confidence,
+                            best_sentence=span, best_span=span, candidates=cands)
+
+
+def test_reliability_bins_and_expected_calibration_error() -> None:
+    outcomes = [_outcome("a", ["Rollo"], 0.95, "Rollo"), _outcome("b", ["Rollo"], 0.92, "Charles"),
+                _outcome("c", [], 0.15, "France"), _outcome("d", ["1887"], 0.12, "1887")]
+    bins, ece = evaluate.reliability(outcomes)
+    top, low = bins[9], bins[1]
+    assert top[2] == 2 and top[3] == pytest.approx(0.935) and top[4] == 0.5  # one of the two is right
+    assert low[2] == 2 and low[4] == 0.5  # an answer to the unanswerable question is never right
+    assert ece == pytest.approx((2 * abs(0.935 - 0.5) + 2 * abs(0.135 - 0.5)) / 4)
+
+
+def test_the_operating_point_weighs_each_set_the_same_and_scores_squad_by_f1() -> None:
+    own = evaluate.CalibrationSet("own", [_outcome("a", ["March"], 0.8, "March"), _outcome("b", [], 0.3, "May")])
+    squad_set = evaluate.CalibrationSet("squad", [_outcome("c", ["in the 10th century"], 0.6, "10th century"),
+                                                  _outcome("d", [], 0.5, "Rollo")], official=True)
+    assert squad_set.credit(squad_set.outcomes[0], answered=True) == pytest.approx(0.8)  # official F1, not 0/1
+    rows = evaluate.operating_sweep([own, squad_set])
+    chosen = evaluate.choose_operating_point(rows)
+    # above 0.5 and up to 0.6 both unanswerable questions are refused and both answers kept
+    assert 0.5 < chosen.threshold <= 0.6
+    assert chosen.sets["own"]["score"] == 1.0 and chosen.sets["squad"]["score"] == pytest.approx(0.9)
+    assert chosen.score == pytest.approx(0.95)
+    assert chosen.sets["squad"]["abstained_unanswerable"] == 1.0 and chosen.sets["own"]["wrong_abstentions"] == 0
+
+
+def test_feature_ablation_finds_the_feature_that_tells_right_from_wrong() -> None:
+    import random
+
+    rng = random.Random(5)
+    outcomes = []
+    for i in range(300):
+        right = i % 2 == 0
+        useful, noise = (1.0 if right else -1.0) + rng.gauss(0, 0.8), rng.gauss(0, 1)
+        outcomes.append(_outcome(f"q{i}", ["yes"], 0.5, "yes" if right else "no",
+                                 [((useful, noise), "yes" if right else "no")]))
+    ablation = evaluate.feature_ablation([evaluate.CalibrationSet("s", outcomes)], ["useful", "noise"])
+    assert ablation["useful"] > 0.1 and abs(ablation["noise"]) < 0.01
+    keep, rounds = evaluate.select_features([evaluate.CalibrationSet("s", outcomes)], ["useful", "noise"])
+    assert keep == [0] and len(rounds) == 1  # the noise is left out; the useful feature stays
+    weights = evaluate.fit_weights([evaluate.CalibrationSet("s", outcomes)], keep)
+    assert weights[0] > 1 and weights[1] == 0

@@ -9,9 +9,7 @@ import pytest
 
 from qa import squad
 
-from .conftest import ROOT, run_qa
-
-DEV = ROOT.parent / "shared" / "datasets" / "squad2" / "dev-3-articles.json"
+from .conftest import SMALL_SQUAD, run_qa, squad_data
 
 
 def _q(qid: str, answers: list[str]) -> squad.SquadQuestion:
@@ -40,6 +38,14 @@ def test_official_metrics_and_best_threshold() -> None:
     assert m["best_exact"] == pytest.approx(200 / 3) and m["best_exact_thresh"] == 0.1
 
 
+def test_no_answer_auc() -> None:
+    assert squad.auc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert squad.auc([0.1], [0.9]) == 0.0
+    assert squad.auc([0.5, 0.9], [0.5, 0.1]) == pytest.approx((0.5 + 1 + 1 + 1) / 4)  # a tie counts a half
+    questions = [_q("a", ["France"]), _q("b", [])]
+    assert squad.evaluate(questions, {"a": "France", "b": "x"}, {"a": 0.2, "b": 0.7})["noans_auc"] == 1.0
+
+
 def test_bad_squad_files_are_one_clear_error(tmp_path: Path, qa_env: dict[str, str]) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"data": [{"title": "x"}]}')
@@ -50,14 +56,15 @@ def test_bad_squad_files_are_one_clear_error(tmp_path: Path, qa_env: dict[str, s
 
 
 @pytest.fixture(scope="module")
-def small_squad(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two dev paragraphs with all their questions."""
-    data = json.loads(DEV.read_text(encoding="utf-8"))
-    article = data["data"][0]
-    small = {"version": "v2.0", "data": [{"title": article["title"], "paragraphs": article["paragraphs"][:2]}]}
-    path = tmp_path_factory.mktemp("squad") / "small.json"
-    path.write_text(json.dumps(small), encoding="utf-8")
-    return path
+def small_squad() -> Path:
+    """Two paragraphs with answerable and unanswerable questions, written for the tests."""
+    return SMALL_SQUAD / "dev.json"
+
+
+@pytest.fixture(scope="module")
+def dev3() -> Path:
+    """SQuAD 2.0 dev, 3 articles (outside the repository)."""
+    return squad_data("dev-3-articles.json")
 
 
 def test_eval_squad_json_speaks_the_official_keys(small_squad: Path, qa_env: dict[str, str],
@@ -94,9 +101,9 @@ OPEN_FLOORS = {"HasAns_exact": 48.0, "HasAns_f1": 57.0, "NoAns_exact": 11.0, "f1
 
 
 @pytest.fixture(scope="module")
-def open_squad(qa_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict:
+def open_squad(dev3: Path, qa_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict:
     index = tmp_path_factory.mktemp("squad-index")
-    proc = run_qa(["eval", "--squad", str(DEV), "--json", "--index", str(index)], qa_env)
+    proc = run_qa(["eval", "--squad", str(dev3), "--json", "--index", str(index)], qa_env)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -113,8 +120,8 @@ def test_open_squad_dev_retrieval_and_the_shape_of_its_results(open_squad: dict)
     assert labels <= {"retrieval miss", "wrong sentence", "span miss", "wrong abstention", "answered unanswerable"}
 
 
-def test_reader_only_squad_dev_does_not_regress(qa_env: dict[str, str]) -> None:
-    proc = run_qa(["eval", "--squad", str(DEV), "--reader-only", "--json"], qa_env)
+def test_reader_only_squad_dev_does_not_regress(dev3: Path, qa_env: dict[str, str]) -> None:
+    proc = run_qa(["eval", "--squad", str(dev3), "--reader-only", "--json"], qa_env)
     assert proc.returncode == 0, proc.stderr
     official = json.loads(proc.stdout)["metrics"]["squad"]
     assert official["HasAns_f1"] >= 63.0 and official["HasAns_exact"] >= 53.0
