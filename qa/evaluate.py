@@ -280,15 +280,18 @@ def _design(sets: list[CalibrationSet]):  # noqa: ANN202 - numpy arrays
     return x, y, w * len(y), np.asarray(groups)
 
 
-def _logistic(x, y, sample, l2: float = 0.01, steps: int = 200):  # noqa: ANN001, ANN202 - numpy arrays
-    """Weighted logistic regression by Newton's method, a little L2 on all but the last column."""
+def _logistic(x, y, sample, l2: float = 0.01, steps: int = 200, offset=None, bias: bool = True):  # noqa: ANN001, ANN202
+    """Weighted logistic regression by Newton's method, a little L2 on every weight but the bias
+    (the last column, when ``bias``); ``offset`` is added to every row's logit as it is."""
     import numpy as np
 
     w = np.zeros(x.shape[1])
     reg = np.full(x.shape[1], l2 * sample.sum())
-    reg[-1] = 0.0  # the bias is not shrunk
+    if bias:
+        reg[-1] = 0.0  # the bias is not shrunk
+    off = np.zeros(len(y)) if offset is None else offset
     for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50, 50)))
+        p = 1.0 / (1.0 + np.exp(-np.clip(off + x @ w, -50, 50)))
         grad = x.T @ (sample * (p - y)) + reg * w
         hess = (x * (sample * p * (1 - p))[:, None]).T @ x + np.diag(reg + 1e-9)
         step = np.linalg.solve(hess, grad)
@@ -422,8 +425,7 @@ def reliability(outcomes: list[Outcome], bins: int = 10) -> tuple[list[tuple[flo
     return rows, gap / max(1, len(outcomes))
 
 
-def fit_agreement(outcomes: list[Outcome], weights: tuple[float, ...], l2: float = 0.01,
-                  steps: int = 100) -> tuple[float, float]:
+def fit_agreement(outcomes: list[Outcome], weights: tuple[float, ...], l2: float = 0.01) -> tuple[float, float]:
     """Fit how much each agreeing and each differing article moves the confidence (on the
     logistic scale, the confidence model's value as a fixed offset), to whether each article's
     best candidate is a correct answer."""
@@ -440,16 +442,8 @@ def fit_agreement(outcomes: list[Outcome], weights: tuple[float, ...], l2: float
                 ys.append(1.0 if correct_span(span, o.question.answers) else 0.0)
     if not rows:
         return (0.0, 0.0)
-    x, y, off = np.asarray(rows, dtype=np.float64), np.asarray(ys), np.asarray(offsets)
-    w = np.zeros(2)
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(off + x @ w, -50, 50)))
-        grad = x.T @ (p - y) + l2 * len(y) * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + np.eye(2) * (l2 * len(y) + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
+    x, y = np.asarray(rows, dtype=np.float64), np.asarray(ys)
+    w = _logistic(x, y, np.ones(len(y)), l2, offset=np.asarray(offsets), bias=False)
     return (round(float(w[0]), 4), round(float(w[1]), 4))
 
 

@@ -261,3 +261,57 @@ def reader_only(questions: list[SquadQuestion], reader: object) -> tuple[dict[st
         spans[q.id] = (q.context[s.start : s.end], s.null - s.score)
     preds = {i: span for i, (span, _) in spans.items()}
     return evaluate(questions, preds, {i: m for i, (_, m) in spans.items()}), spans
+
+
+# --------------------------------------------------------------------------- excerpts
+
+DEV_3 = ("Normans", "Southern_California", "Sky_(United_Kingdom)")
+"""The official dev-split articles of ``dev-3-articles.json``, the dev set the README reports."""
+
+
+def excerpt(path: Path, titles: list[str]) -> dict:
+    """The articles of a SQuAD file with these titles, in the file's format (in the order given)."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        by_title = {str(a.get("title")): a for a in raw["data"]}
+    except FileNotFoundError:
+        raise QuestionFileError(f"SQuAD file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise QuestionFileError(f"{path} is not a SQuAD 2.0 JSON file ({type(exc).__name__}: {exc})") from None
+    missing = [t for t in titles if t not in by_title]
+    if missing:
+        raise QuestionFileError(f"{path} has no article titled {missing[0]!r}")
+    return {"version": raw.get("version", "v2.0"), "data": [by_title[t] for t in titles]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m qa.squad excerpt FILE [TITLE ...] -o OUT``: a few articles of a SQuAD file (by
+    default the three of the dev set the README reports, from the official dev-v2.0.json)."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m qa.squad", description=main.__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("excerpt", help="write some articles of a SQuAD file as a SQuAD file")
+    ex.add_argument("file", type=Path)
+    ex.add_argument("titles", nargs="*", default=list(DEV_3), help=f"article titles (default: {' '.join(DEV_3)})")
+    ex.add_argument("-o", "--out", type=Path, required=True)
+    args = p.parse_args(argv)
+    try:
+        data = excerpt(args.file, args.titles)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    except QuestionFileError as exc:
+        sys.stderr.write(f"python -m qa.squad: error: {exc}\n")
+        return 2
+    except OSError as exc:
+        sys.stderr.write(f"python -m qa.squad: error: cannot write {args.out}: {exc.strerror or exc}\n")
+        return 2
+    questions = sum(len(para["qas"]) for a in data["data"] for para in a["paragraphs"])
+    n = len(data["data"])
+    print(f"{args.out}: {n} article{'s' if n != 1 else ''}, {questions} questions")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -46,6 +46,22 @@ def test_no_answer_auc() -> None:
     assert squad.evaluate(questions, {"a": "France", "b": "x"}, {"a": 0.2, "b": 0.7})["noans_auc"] == 1.0
 
 
+def test_an_excerpt_of_a_squad_file_keeps_the_articles_asked_for(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    train = SMALL_SQUAD / "train.json"
+    out = tmp_path / "squad2" / "one.json"
+    proc = subprocess.run([sys.executable, "-m", "qa.squad", "excerpt", str(train), "Railway_of_Morn", "-o", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "1 article, 11 questions" in proc.stdout
+    questions, paragraphs = squad.load(out)
+    assert {t for t, _ in paragraphs} == {"Railway_of_Morn"} and len(questions) == 11
+    bad = subprocess.run([sys.executable, "-m", "qa.squad", "excerpt", str(train), "Nowhere", "-o", str(out)],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "no article titled 'Nowhere'" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_bad_squad_files_are_one_clear_error(tmp_path: Path, qa_env: dict[str, str]) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"data": [{"title": "x"}]}')
