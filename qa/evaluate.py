@@ -259,7 +259,7 @@ class CalibrationSet:
         if self.official:
             from qa import squad
 
-            return max(squad.f1(g, o.best_span or "") for g in o.question.answers)
+            return squad.scores(o.question, o.best_span or "")[1]  # type: ignore[arg-type] - has .answers
         return 1.0 if correct_span(o.best_span, o.question.answers) else 0.0
 
 
