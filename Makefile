@@ -24,7 +24,9 @@ chat: $(STAMP)
 	$(BIN)/qa chat
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest --durations=15
 
 index: $(STAMP)
 	$(BIN)/qa index
@@ -37,9 +39,9 @@ bench: $(STAMP)
 
 # Retrain the reading model on SQuAD 2.0 train (the folder squad2/ under $QA_DATASETS; see README,
 # "The reading model"): about 2 hours on 2 CPUs, resumable (run it again after an interruption);
-# writes qa/reader/weights/ and prints the dev metrics. ARGS passes options, e.g. ARGS="--device cuda".
+# writes qa/neural/reader/weights/ and prints the dev metrics. ARGS passes options, e.g. ARGS="--device cuda".
 reader: $(STAMP)
-	$(BIN)/python -m qa.reader.train $(ARGS)
+	$(BIN)/python -m qa.training $(ARGS)
 
 clean:
 	rm -rf $(VENV) embeddings/*/ .pytest_cache build/

@@ -1,5 +1,5 @@
 """``python -m qa``: the same as the ``qa`` command."""
 
-from qa.cli import main
+from qa.cli.main import main
 
 raise SystemExit(main())

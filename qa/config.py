@@ -33,7 +33,7 @@ def _user_dir(kind: str) -> Path:
 
 
 CONFIDENCE_FEATURES = ("margin", "span_score", "retrieval", "sentence_coverage", "passage_coverage", "similarity")
-"""What the answerer's confidence model weighs (``qa.answerer.Candidate``), in the order of
+"""What the answerer's confidence model weighs (``qa.answer.answerer.Candidate``), in the order of
 ``confidence_weights`` (the bias comes last)."""
 
 
@@ -69,7 +69,7 @@ class Settings(BaseModel):
     passages_read: int = Field(default=4, ge=1, le=50)
     """How many of the top passages the reader reads."""
     reader_weights: Path | None = None
-    """The reader's weights file (default: the one shipped in qa/reader/weights/)."""
+    """The reader's weights file (default: the one shipped in qa/neural/reader/weights/)."""
     passage_tokens: int = Field(default=160, ge=32, le=250)
     """Target word pieces of a passage window (the title and the model's limit of 256 come on top)."""
     overlap_sentences: int = Field(default=1, ge=0, le=5)
@@ -197,7 +197,7 @@ def _toml_value(value: Any) -> str:
 def save_setting(key: str, value: Any, env: dict[str, str] | None = None) -> Path:
     """Write ``key = value`` into the config file (``$QA_CONFIG`` or the user's), keeping its
     other keys; the file is replaced atomically. Returns the file's path."""
-    from qa.index import write_atomic
+    from qa.text.files import write_atomic
 
     if key not in _FIELDS:
         raise UsageError(f"unknown setting {key!r}")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qa.dates import describe
 from qa.models import AskResult, ResolvedDate
+from qa.text.dates import describe
 
 
 def byline(outlet: str | None, date: str | None) -> str:

@@ -6,22 +6,31 @@ and keeps the model and index warm between questions.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from qa import dates, followup
-from qa.answerer import Answerer, Candidate, Decision
+from qa.answer import citations, followup
+from qa.answer import timeline as timeline_
+from qa.answer.answerer import Answerer, Decision, Policy
+from qa.answer.followup import PreviousTurn
+from qa.answer.questions import clean_question
+from qa.answer.retriever import PassageRetriever, Retrieval, date_mask
 from qa.config import Retriever, Settings, load_settings
-from qa.embedding import MAX_TOKENS, Embedder
 from qa.errors import IndexReadOnlyError, IndexStoreError, UsageError
-from qa.followup import PreviousTurn
-from qa.index import IndexData, TermAnalyzer
-from qa.indexer import (
+from qa.models import Article, AskResult, Citation, ReaderScores
+from qa.neural.embedder import MAX_TOKENS, Embedder
+from qa.neural.reader.model import WEIGHTS, OnnxReader
+from qa.search.terms import TermAnalyzer
+from qa.store.generations import IndexData
+from qa.store.refresh import (
     IndexReport,
     Progress,
     index_root,
@@ -30,23 +39,8 @@ from qa.indexer import (
     plan,
     refresh,
 )
-from qa.models import Alternative, Article, AskResult, Citation, ReaderScores, Span, TimelineEntry
-from qa.questions import clean_question
-from qa.reader.model import WEIGHTS, OnnxReader
-from qa.retriever import PassageRetriever, Retrieval
-from qa.safe_text import counted
-
-COPY_LOOKAHEAD = 10
-"""How far past the cited passages to look for wire copies of them."""
-TIMELINE_PASSAGES = 10
-"""A timeline looks at this many of the top passages ..."""
-TIMELINE_MIN_SIMILARITY = 0.3
-TIMELINE_RELATIVE = 0.75
-"""... and keeps their best sentences whose similarity to the question is at least 0.3 and at
-least this share of the best one's ..."""
-TIMELINE_PER_ARTICLE = 2
-TIMELINE_ENTRIES = 8
-"""... at most two per article and eight in all."""
+from qa.text import dates
+from qa.text.safe import counted
 
 
 @dataclass(frozen=True)
@@ -158,6 +152,8 @@ class QAService:
         self._lock = threading.RLock()
         self._max_bytes = int(self.settings.max_article_mb * 2**20)
         self.notices: list[str] = []
+        self.policy = Policy.of(self.settings)
+        """How the decision decides; ``with_policy`` gives a service that decides otherwise."""
 
     # ------------------------------------------------------------------ index
 
@@ -192,7 +188,8 @@ class QAService:
                 self._set(current)
                 return current
             if not self.settings.rebuild:
-                state = why or ("there is no index yet" if current is None else "the corpus has changed since it was built")
+                stale = "there is no index yet" if current is None else "the corpus has changed since it was built"
+                state = why or stale
                 raise IndexStoreError(
                     f"the index in {root} cannot be used as it is ({state}); run `qa index`, or drop --no-rebuild"
                 )
@@ -217,6 +214,13 @@ class QAService:
             self._retriever = PassageRetriever(data, self.analyze)
             self._answerer = Answerer(data, self.reader(), self._retriever, self.analyze, self.settings.passages_read)
 
+    def with_policy(self, **changes: Any) -> QAService:
+        """The same service (index, models, caches shared) deciding with ``changes`` to the policy:
+        what calibration and evaluation use, never the question path."""
+        other = copy.copy(self)
+        other.policy = dataclasses.replace(self.policy, **changes)
+        return other
+
     def reader(self) -> OnnxReader:
         """The reading model, loaded (and on the very first run assembled) once."""
         with self._lock:
@@ -229,10 +233,21 @@ class QAService:
         data = self.ensure_index(progress=progress)
         return [
             SourceInfo(
-                source=a.article.source, title=a.article.title, date=a.article.date, date_from=a.article.date_from,
-                updated=a.article.updated, outlet=a.article.outlet, url=a.article.url, author=a.article.author,
-                format=a.article.format, text_of=a.article.text_of, file=a.article.file or a.article.source,
-                passages=a.passages, sentences=a.sentences, chars=a.article.chars, warnings=a.article.warnings,
+                source=a.article.source,
+                title=a.article.title,
+                date=a.article.date,
+                date_from=a.article.date_from,
+                updated=a.article.updated,
+                outlet=a.article.outlet,
+                url=a.article.url,
+                author=a.article.author,
+                format=a.article.format,
+                text_of=a.article.text_of,
+                file=a.article.file or a.article.source,
+                passages=a.passages,
+                sentences=a.sentences,
+                chars=a.article.chars,
+                warnings=a.article.warnings,
             )
             for a in data.manifest.articles
         ]
@@ -274,8 +289,17 @@ class QAService:
         """Answer ``question`` from the articles (or abstain), citing the top ``k`` passages; with
         ``previous``, a follow-up ("When did she say that?") is first rewritten against it. See
         ``trace`` for ``since``, ``until`` and ``timeline``."""
-        return self.trace(question, k=k, retriever=retriever, progress=progress, check=check, previous=previous,
-                          since=since, until=until, timeline=timeline).result
+        return self.trace(
+            question,
+            k=k,
+            retriever=retriever,
+            progress=progress,
+            check=check,
+            previous=previous,
+            since=since,
+            until=until,
+            timeline=timeline,
+        ).result
 
     def trace(
         self,
@@ -284,10 +308,7 @@ class QAService:
         retriever: Retriever | None = None,
         progress: Progress | None = None,
         check: bool = True,
-        threshold: float | None = None,
         previous: PreviousTurn | None = None,
-        weights: tuple[float, ...] | None = None,
-        read_all: bool = False,
         since: str | None = None,
         until: str | None = None,
         timeline: bool | None = None,
@@ -298,154 +319,81 @@ class QAService:
         within them; a question's own "as of ...", "before ..." and "since ..." do the same, and
         "latest" or "in 2025" prefer such articles' answers. ``timeline`` lists the relevant
         sentences in date order (by default when the question asks how something developed)."""
-        cleaned, notices = clean_question(question)
-        resolved = followup.resolve(cleaned, previous)
-        if resolved:
-            cleaned = resolved
         k = k or self.settings.top_k
         if k < 1:
             raise UsageError(f"-k must be at least 1 (got {k})")
-        mode = retriever or self.settings.retriever
-        self.reader()  # a missing or damaged reader is reported before any indexing work
-        data = self.ensure_index(progress=progress, check=check)
-        with self._lock:
-            retriever_, answerer = self._retriever, self._answerer
-            notices.extend(self.notices)
-            self.notices = []
-        tokens = self.embedder.count_query_tokens(cleaned)
-        if tokens > MAX_TOKENS - 2:
-            notices.append(f"the question has {tokens} word pieces; the model read only its first {MAX_TOKENS - 2}")
         if dates.crossed(since, until):
             raise UsageError(f"--since {since} is after --until {until}: no article can be dated in between")
+        cleaned, resolved, notices = self._question(question, previous)
+        data, retriever_, answerer = self._loaded(progress, check, notices)
         intent = dates.question_time(cleaned)
-        since = since or intent.since
-        until = until or intent.until
-        allowed = None
-        if since or until:
-            allowed, left_out = self._date_mask(data, since, until)
-            span = " to ".join(x for x in (since or "…", until or "…"))
-            notices.append(f"only articles dated {span}" + (f"; {counted(left_out, 'undated article')} left out"
-                                                            if left_out else ""))
-        vectors = self.embedder.encode_queries([cleaned])
-        retrieval = retriever_.search(vectors[0], cleaned, mode, allowed=allowed)
-        limit = self.settings.abstain_threshold if threshold is None else threshold
-        decision = answerer.answer(cleaned, retrieval, limit, weights or self.settings.confidence_weights, read_all,
-                                   credible=self.settings.abstain_threshold, agreement=self.settings.agreement_weights,
-                                   intent=intent)
-        shown = [c.passage for c, _ in decision.alternatives]
-        order, copies = self._cited(answerer, decision.ranking, k + len(shown), must=shown)
-        scores = {int(p): float(s) for p, s in zip(retrieval.order, retrieval.scores)}
-        citations = [self._citation(data, n, p, scores[p], [data.passage(q).source for q in copies.get(p, [])])
-                     for n, p in enumerate(order, start=1)]
-        alternatives = [self._alternative(answerer, c, agrees) for c, agrees in decision.alternatives]
-        entries = None
-        if timeline or (timeline is None and dates.asks_for_timeline(cleaned)):
-            entries = self._timeline(answerer, retrieval, order)
+        allowed = self._dated(data, since or intent.since, until or intent.until, notices)
+        query = self.embedder.encode_queries([cleaned])[0]
+        retrieval = retriever_.search(query, cleaned, retriever or self.settings.retriever, allowed=allowed)
+        decision = answerer.answer(cleaned, retrieval, self.policy, intent=intent)
+        order, cites = self._citations(data, answerer, retrieval, decision, k)
+        wants_timeline = timeline or (timeline is None and dates.asks_for_timeline(cleaned))
+        best = decision.best
         result = AskResult(
             question=question,
             abstained=decision.answer is None,
             answer=decision.answer,
-            citations=citations,
+            citations=cites,
             reason=decision.reason,
             notices=notices,
             resolved_question=resolved,
             followup_of=previous.question if resolved and previous else None,
-            reader=None if decision.best is None else ReaderScores(
-                span_score=round(decision.best.span_score, 4), no_answer_score=round(decision.best.null_score, 4),
-                retrieval_score=round(decision.best.retrieval, 4), passages_read=len(decision.candidates)),
-            alternatives=alternatives,
-            timeline=entries,
+            reader=None if best is None else ReaderScores(
+                span_score=round(best.span_score, 4), no_answer_score=round(best.null_score, 4),
+                retrieval_score=round(best.retrieval, 4), passages_read=len(decision.candidates)),
+            alternatives=[citations.alternative(answerer, c, agrees) for c, agrees in decision.alternatives],
+            timeline=timeline_.timeline(answerer, retrieval, order) if wants_timeline else None,
         )
         return Trace(result=result, retrieval=retrieval, decision=decision, data=data, cited=order)
 
-    @staticmethod
-    def _date_mask(data: IndexData, since: str | None, until: str | None) -> tuple[np.ndarray, int]:
-        """Which passages belong to articles dated within the bounds, and how many articles are
-        left out for having no date."""
-        keep = np.array([a.article.date is not None and dates.within(a.article.date, since, until)
-                         for a in data.manifest.articles], dtype=bool)
-        undated = sum(a.article.date is None for a in data.manifest.articles)
-        articles = np.asarray(data.passages[:, 0], dtype=np.int64)
-        return keep[articles] if len(articles) else np.zeros(0, dtype=bool), undated
+    # ------------------------------------------------------------------ the steps of trace
+
+    def _question(self, question: str, previous: PreviousTurn | None) -> tuple[str, str | None, list[str]]:
+        """The question cleaned, rewritten against the previous turn when it is a follow-up (the
+        rewritten form, or None), and the notices about it."""
+        cleaned, notices = clean_question(question)
+        resolved = followup.resolve(cleaned, previous)
+        cleaned = resolved or cleaned
+        tokens = self.embedder.count_query_tokens(cleaned)
+        if tokens > MAX_TOKENS - 2:
+            notices.append(f"the question has {tokens} word pieces; the model read only its first {MAX_TOKENS - 2}")
+        return cleaned, resolved, notices
+
+    def _loaded(self, progress: Progress | None, check: bool,
+                notices: list[str]) -> tuple[IndexData, PassageRetriever, Answerer]:
+        """The index (built or refreshed when needed), its retriever and answerer; the notices of
+        indexing join the question's."""
+        self.reader()  # a missing or damaged reader is reported before any indexing work
+        data = self.ensure_index(progress=progress, check=check)
+        with self._lock:
+            notices.extend(self.notices)
+            self.notices = []
+            return data, self._retriever, self._answerer
 
     @staticmethod
-    def _cited(answerer: Answerer, ranking: list[int], k: int, must: list[int]) -> tuple[list[int], dict[int, list[int]]]:
-        """The first ``k`` passages of ``ranking`` with wire copies folded into the first of
-        them (passage -> its copies), keeping every passage of ``must``."""
-        order: list[int] = []
-        copies: dict[int, list[int]] = {}
-        for p in ranking[: k + COPY_LOOKAHEAD]:
-            original = next((q for q in order if answerer.copies(q, p)), None)
-            if original is not None and p not in must:
-                copies.setdefault(original, []).append(p)
-            elif original is not None and original not in must:
-                # the copy that is shown as an answer is the one cited; the other folds into it
-                order[order.index(original)] = p
-                copies[p] = [*copies.pop(original, []), original]
-            elif len(order) < k or p in must:
-                order.append(p)
-        return order, copies
+    def _dated(data: IndexData, since: str | None, until: str | None, notices: list[str]) -> np.ndarray | None:
+        """Which passages a date bound leaves in (None: all), with a notice saying so."""
+        if not since and not until:
+            return None
+        allowed, left_out = date_mask(data, since, until)
+        span = " to ".join(x for x in (since or "…", until or "…"))
+        notices.append(f"only articles dated {span}"
+                       + (f"; {counted(left_out, 'undated article')} left out" if left_out else ""))
+        return allowed
 
     @staticmethod
-    def _citation(data: IndexData, n: int, p: int, score: float, also_in: list[str] | None = None) -> Citation:
-        passage = data.passage(p)
-        article = data.manifest.articles[int(data.passages[p, 0])].article
-        return Citation(
-            n=n, source=passage.source, title=article.title, date=article.date, outlet=article.outlet,
-            url=article.url, text_of=article.text_of, passage_id=passage.id, start=passage.start, end=passage.end, text=passage.text, score=round(score, 4),
-            also_in=sorted(set(also_in or [])),
-        )
+    def _citations(data: IndexData, answerer: Answerer, retrieval: Retrieval, decision: Decision,
+                   k: int) -> tuple[list[int], list[Citation]]:
+        """The top ``k`` passages (and those of the other articles' answers shown), wire copies
+        folded together, as citations."""
+        shown = [c.passage for c, _ in decision.alternatives]
+        order, copies = citations.cited(answerer, decision.ranking, k + len(shown), must=shown)
+        scores = {int(p): float(s) for p, s in zip(retrieval.order, retrieval.scores, strict=True)}
+        return order, [citations.citation(data, n, p, scores[p], [data.passage(q).source for q in copies.get(p, [])])
+                       for n, p in enumerate(order, start=1)]
 
-    @staticmethod
-    def _alternative(answerer: Answerer, c: Candidate, agrees: bool) -> Alternative:
-        data = answerer.index
-        article = data.manifest.articles[c.article].article
-        text = data.text(c.article)
-        return Alternative(
-            text=text[c.start : c.end], source=article.source, start=c.start, end=c.end,
-            sentence=Span(text=text[c.sentence_start : c.sentence_end], start=c.sentence_start, end=c.sentence_end),
-            agrees=agrees, title=article.title, date=article.date, outlet=article.outlet,
-            confidence=round(c.confidence, 4), resolved_dates=answerer.resolved_dates(c),
-        )
-
-    def _timeline(self, answerer: Answerer, retrieval: Retrieval, cited: list[int]) -> list[TimelineEntry]:
-        """The sentences of the top passages that match the question best, in date order: one or
-        two per article, wire copies once."""
-        data = answerer.index
-        top = [int(p) for p in retrieval.order[:TIMELINE_PASSAGES]]
-        q = retrieval.query_vector.astype(np.float32)
-        scored = []
-        for p in top:
-            sents = data.sentence_spans(p)
-            sims = np.asarray(data.sentence_vectors[sents[0][0] : sents[-1][0] + 1], dtype=np.float32) @ q
-            i = int(np.argmax(sims))
-            scored.append((float(sims[i]), p, sents[i][1], sents[i][2]))
-        if not scored:
-            return []
-        floor = max(TIMELINE_MIN_SIMILARITY, TIMELINE_RELATIVE * max(s for s, *_ in scored))
-        seen: set[str] = set()
-        kept: list[int] = []
-        per_article: dict[int, int] = {}
-        entries = []
-        for sim, p, s, e in sorted(scored, key=lambda x: -x[0]):
-            article = answerer.article_of(p)
-            text = data.text(article)
-            key = " ".join(text[s:e].lower().split())
-            if (sim < floor or key in seen or per_article.get(article, 0) >= TIMELINE_PER_ARTICLE
-                    or any(answerer.copies(p, other) for other in kept)):
-                continue
-            seen.add(key)
-            kept.append(p)
-            per_article[article] = per_article.get(article, 0) + 1
-            meta = data.manifest.articles[article].article
-            named = dates.first_date(text, s, e, meta.date)
-            when = named or meta.date
-            number = next((n for n, c in enumerate(cited, start=1) if answerer.article_of(c) == article
-                           and int(data.passages[c, 1]) <= s < int(data.passages[c, 2])), None)
-            entries.append(TimelineEntry(
-                text=text[s:e], source=meta.source, start=s, end=e, title=meta.title, outlet=meta.outlet,
-                article_date=meta.date, when=when, when_from="sentence" if named else ("article" if when else None),
-                n=number))
-            if len(entries) >= TIMELINE_ENTRIES:
-                break
-        return sorted(entries, key=lambda t: (t.when is None, t.when or "", t.article_date or "", t.start))

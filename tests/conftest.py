@@ -17,6 +17,11 @@ SEEDS = ROOT / "seeds"
 QA = [sys.executable, "-m", "qa"]
 
 
+def paused_qa(point: str, flag: Path) -> list[str]:
+    """The qa command line that stops at ``point`` of an index write (see ``pause_at.py``)."""
+    return [sys.executable, str(Path(__file__).with_name("pause_at.py")), point, str(flag)]
+
+
 FIXTURES = ROOT / "tests" / "fixtures"
 SMALL_SQUAD = FIXTURES / "squad"
 """Small SQuAD 2.0-format files written for the tests (train.json, dev.json)."""
@@ -26,7 +31,7 @@ def squad_data(name: str) -> Path:
     """A SQuAD 2.0 file from the datasets folder (``QA_DATASETS``, default ../shared/datasets);
     skipped with the reason when it is absent, failed instead when ``QA_REQUIRE_DATASETS`` is set
     (CI), so that the floors on real SQuAD always run there."""
-    from qa import squad
+    from qa.evaluation import squad
 
     path = squad.datasets_dir() / name
     if not path.is_file():
@@ -77,7 +82,7 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, qa_env: dict[str, str])
 
 
 @pytest.fixture(scope="session")
-def service(seed_index: Path, qa_env: dict[str, str]):  # noqa: ANN201 - QAService
+def service(seed_index: Path, qa_env: dict[str, str]):  # QAService
     """A warm QAService over the seed index (shared: do not change its corpus)."""
     from qa.config import load_settings
     from qa.service import QAService
@@ -97,13 +102,13 @@ def corpus_copy(tmp_path: Path) -> Path:
     return dest
 
 
-def run_qa(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:  # noqa: ANN003
+def run_qa(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:
     """Run the qa command line as a subprocess."""
     return subprocess.run(QA + args, env=env, capture_output=True, text=True, timeout=600, **kwargs)
 
 
 def kill_when_paused(proc: subprocess.Popen, paused: Path, what: str, timeout: float = 120) -> None:
-    """Wait until a process run with ``QA_TEST_PAUSE`` says it reached its point (the file
+    """Wait until a process run by ``paused_qa`` says it reached its point (the file
     ``paused`` appears), then kill it; fails with ``what`` if it ends or takes too long first."""
     deadline = time.monotonic() + timeout
     while not paused.exists():
@@ -111,3 +116,14 @@ def kill_when_paused(proc: subprocess.Popen, paused: Path, what: str, timeout: f
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+
+
+REAL = {"cache_dir", "qa_env", "seed_index", "service"}
+"""Fixtures that load the real model or build a real index: a test that uses one is marked slow."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests through the real model ``slow`` (``-m "not slow"`` runs the fast layer)."""
+    for item in items:
+        if REAL & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -17,16 +17,17 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from qa.answer.followup import PreviousTurn
 from qa.errors import QAError
-from qa.followup import PreviousTurn
-from qa.history import Conversation, HistoryStore, Turn, new_conversation, to_markdown
 from qa.models import AskResult
-from qa.safe_text import counted
-from qa.service import Evidence, QAService, Trace
+from qa.service import Evidence, QAService
+from qa.text.safe import counted
+from tui.commands import COMMANDS, find
+from tui.history import Conversation, HistoryStore, Turn, new_conversation, to_markdown
+from tui.messages import Answered, Explained, Failed, IndexProgress, IndexReady
 from tui.widgets.article import ArticleScreen
 from tui.widgets.dialogs import HelpScreen, HistoryScreen, TopKScreen
 from tui.widgets.question_input import QuestionInput
@@ -47,41 +48,6 @@ from tui.widgets.transcript import (
 PLACEHOLDER = "Ask a question about the articles (Enter to ask, F1 for help)"
 
 
-# --------------------------------------------------------------------------- messages from workers
-
-
-class IndexProgress(Message):
-    """Indexing progress from the loading worker."""
-
-    def __init__(self, stage: str, done: int, total: int) -> None:
-        super().__init__()
-        self.stage, self.done, self.total = stage, done, total
-
-
-class IndexReady(Message):
-    """The index is loaded."""
-
-    def __init__(self, articles: int, passages: int, titles: list[str]) -> None:
-        super().__init__()
-        self.articles, self.passages, self.titles = articles, passages, titles
-
-
-class Answered(Message):
-    """An answer arrived."""
-
-    def __init__(self, question: str, trace: Trace) -> None:
-        super().__init__()
-        self.question, self.trace = question, trace
-
-
-class Failed(Message):
-    """A worker failed; ``message`` is one line for the user."""
-
-    def __init__(self, message: str, fatal: bool = False) -> None:
-        super().__init__()
-        self.message, self.fatal = message, fatal
-
-
 # --------------------------------------------------------------------------- the app
 
 
@@ -99,14 +65,8 @@ class QAApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "qa"
     BINDINGS = [
-        Binding("ctrl+n", "new_chat", "New"),
-        Binding("ctrl+y", "copy_answer", "Copy"),
-        Binding("ctrl+e", "export", "Export"),
-        Binding("ctrl+b", "toggle_sources", "Sources"),
-        Binding("ctrl+r", "history", "History"),
-        Binding("ctrl+k", "set_top_k", "Top-k"),
-        Binding("f1", "help", "Help"),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        *[Binding(c.key, c.action, c.footer or c.title, show=c.footer is not None, priority=c.priority)
+          for c in COMMANDS if c.key],
         # a citation number opens it when the question box is not focused (it takes digits)
         *[Binding(str(n), f"open_citation({n})", f"Open [{n}]", show=False) for n in range(1, 10)],
     ]
@@ -167,13 +127,16 @@ class QAApp(App[None]):
     def load_index(self) -> None:
         """Load the model and the index (building or refreshing it first if needed)."""
         try:
-            data = self.service.ensure_index(progress=lambda s, d, t: self.post_message(IndexProgress(s, d, t)))
+            def progress(stage: str, done: int, total: int) -> None:
+                self.post_message(IndexProgress(stage, done, total))
+
+            data = self.service.ensure_index(progress=progress)
             self.service.embedder.warm()
             titles = [a.article.title for a in data.manifest.articles]
             self.post_message(IndexReady(len(titles), data.manifest.passages, titles))
         except QAError as exc:
             self.post_message(Failed(str(exc), fatal=True))
-        except Exception as exc:  # noqa: BLE001 - a bug must not kill the UI
+        except Exception as exc:  # a bug must not kill the UI
             self.post_message(Failed(f"could not load the index: {exc}", fatal=True))
 
     @work(thread=True, exclusive=True, group="ask")
@@ -185,7 +148,7 @@ class QAApp(App[None]):
             self.post_message(Answered(question, trace))
         except QAError as exc:
             self.post_message(Failed(str(exc)))
-        except Exception as exc:  # noqa: BLE001 - a bug must not kill the UI
+        except Exception as exc:  # a bug must not kill the UI
             self.post_message(Failed(f"unexpected error while answering: {exc}"))
 
     # ------------------------------------------------------------------ worker messages
@@ -346,38 +309,42 @@ class QAApp(App[None]):
     def run_command(self, text: str) -> None:
         """Run a /command typed in the question box."""
         name, _, arg = text[1:].partition(" ")
-        name = name.lower()
-        if name == "why":
-            self.action_why()
-        elif name in ("new", "clear"):
-            self.action_new_chat()
-        elif name == "export":
-            self.action_export()
-        elif name == "sources":
-            self.action_toggle_sources()
-        elif name == "history":
-            self.action_history()
-        elif name == "help":
-            self.action_help()
-        elif name in ("since", "until"):
-            self._set_bound(name, arg.strip())
-        elif name == "timeline":
-            question = arg.strip() or (self.views[-1].turn.question if self.views else "")
-            if not question:
-                self.notify("Usage: /timeline QUESTION (or ask a question first).", severity="error", markup=False)
-            else:
-                self.ask(question, timeline=True)
-        elif name == "k":
-            if arg.strip().isdigit() and 1 <= int(arg) <= 20:
-                self._set_top_k(int(arg))
-            else:
-                self.notify("Usage: /k N, with N from 1 to 20.", severity="error", markup=False)
+        command = find(name)
+        if command is None:
+            self.notify(f"Unknown command /{name.lower()}; F1 lists the commands.", severity="error", markup=False)
+        elif command.argument:
+            getattr(self, f"command_{command.name}")(arg.strip())
         else:
-            self.notify(f"Unknown command /{name}; F1 lists the commands.", severity="error", markup=False)
+            getattr(self, f"action_{command.action}")()
+
+    def command_since(self, arg: str) -> None:
+        """``/since DATE``."""
+        self._set_bound("since", arg)
+
+    def command_until(self, arg: str) -> None:
+        """``/until DATE``."""
+        self._set_bound("until", arg)
+
+    def command_timeline(self, arg: str) -> None:
+        """``/timeline QUESTION`` (the last question when none is given)."""
+        question = arg or (self.views[-1].turn.question if self.views else "")
+        if not question:
+            self.notify("Usage: /timeline QUESTION (or ask a question first).", severity="error", markup=False)
+        else:
+            self.ask(question, timeline=True)
+
+    def command_k(self, arg: str) -> None:
+        """``/k N``; ``/k`` alone asks."""
+        if not arg:
+            self.action_set_top_k()
+        elif arg.isdigit() and 1 <= int(arg) <= 20:
+            self._set_top_k(int(arg))
+        else:
+            self.notify("Usage: /k N, with N from 1 to 20.", severity="error", markup=False)
 
     def _set_bound(self, name: str, arg: str) -> None:
         """``/since DATE``, ``/until DATE``; ``off`` (or nothing) removes the bound."""
-        from qa.dates import crossed, parse_iso
+        from qa.text.dates import crossed, parse_iso
 
         value = None if arg.lower() in ("", "off", "none", "clear") else parse_iso(arg)
         if arg.lower() not in ("", "off", "none", "clear") and value is None:
@@ -399,14 +366,28 @@ class QAApp(App[None]):
             return
         index = self._current
         view = self.views[index]
-        if view.evidence is None:  # a turn reopened from history: rerun it for its scores
-            try:
-                view.evidence = self.service.trace(view.turn.question, k=self.top_k, previous=self._previous(index),
-                                                   check=False).explain()
-            except QAError as exc:
-                self.notify(str(exc), severity="error", markup=False)
-                return
+        if view.evidence is None:  # a turn reopened from history: rerun it for its scores, off the UI thread
+            self.notify("Looking up the passages and scores…", markup=False)
+            self.explain(index, view.turn.question, self._previous(index))
+            return
         self.query_one(Transcript).mount(WhyTable(view.turn.question, view.evidence))
+
+    @work(thread=True, exclusive=True, group="why")
+    def explain(self, index: int, question: str, previous: PreviousTurn | None) -> None:
+        """Rerun a reopened turn for its evidence (a worker: this reads the articles again)."""
+        try:
+            evidence = self.service.trace(question, k=self.top_k, previous=previous, check=False).explain()
+        except QAError as exc:
+            self.post_message(Failed(str(exc)))
+            return
+        self.post_message(Explained(index, evidence))
+
+    @on(Explained)
+    def explained(self, message: Explained) -> None:
+        if message.index < len(self.views):
+            view = self.views[message.index]
+            view.evidence = message.evidence
+            self.query_one(Transcript).mount(WhyTable(view.turn.question, view.evidence))
 
     def action_new_chat(self) -> None:
         """Start a new, empty conversation."""
@@ -427,9 +408,13 @@ class QAApp(App[None]):
             return
         c = result.citations[0]
         meta = c.byline
-        text = (f"{result.answer.text}\n“{result.answer.sentence.text}”\n"
-                f"— {c.title}" + (f", {meta}" if meta else "") + f" ({c.source}:{result.answer.start}-{result.answer.end})"
-                + (f"\n{c.url}" if c.url else ""))
+        text = (
+            f"{result.answer.text}\n“{result.answer.sentence.text}”\n"
+            f"— {c.title}"
+            + (f", {meta}" if meta else "")
+            + f" ({c.source}:{result.answer.start}-{result.answer.end})"
+            + (f"\n{c.url}" if c.url else "")
+        )
         self.copy_to_clipboard(text)
         self.notify("Answer copied to the clipboard.", markup=False)
 
@@ -462,6 +447,7 @@ class QAApp(App[None]):
 
     def action_history(self) -> None:
         """Pick a saved conversation to reopen."""
+
         def opened(conversation_id: str | None) -> None:
             if conversation_id is None:
                 return
@@ -487,18 +473,18 @@ class QAApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("New chat", "Start a new conversation", self.action_new_chat)
-        yield SystemCommand("Copy answer", "Copy the selected answer with its source", self.action_copy_answer)
-        yield SystemCommand("Export conversation", "Write the conversation to Markdown", self.action_export)
-        yield SystemCommand("Toggle sources", "Show or hide the sources panel", self.action_toggle_sources)
-        yield SystemCommand("Why", "Show retrieved passages and scores for the answer", self.action_why)
-        yield SystemCommand("History", "Reopen a saved conversation", self.action_history)
-        yield SystemCommand("Set top-k", "How many passages to retrieve", self.action_set_top_k)
-        yield SystemCommand("Help", "Keys and commands", self.action_help)
+        for command in COMMANDS:
+            if command.title and command.name != "quit":
+                yield SystemCommand(
+                    command.title,
+                    command.help[:1].upper() + command.help[1:],
+                    getattr(self, f"action_{command.action}"),
+                )
 
 
-def create_app(service: QAService, resume: bool = False, data_dir: Path | None = None,
-               export_dir: Path | None = None) -> QAApp:
+def create_app(
+    service: QAService, resume: bool = False, data_dir: Path | None = None, export_dir: Path | None = None
+) -> QAApp:
     """The chat app over ``service``; conversations are saved under ``data_dir`` (default: the
     service's data folder)."""
     store = HistoryStore(data_dir or service.settings.data_path())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -55,7 +57,9 @@ class ArticleScreen(Screen[None]):
     def on_mount(self) -> None:
         cited = self.query(".cited")
         if cited:
-            self.call_after_refresh(self.query_one("#article-body").scroll_to_widget, cited.first(), top=True, animate=False)
+            self.call_after_refresh(
+                self.query_one("#article-body").scroll_to_widget, cited.first(), top=True, animate=False
+            )
         self.query_one("#article-body").focus()
 
 
@@ -69,6 +73,6 @@ def _blocks(text: str, cut_start: int, cut_end: int) -> list[tuple[int, int, boo
         if not line.strip():
             continue
         cuts = sorted({start, end} | {x for x in (cut_start, cut_end) if start < x < end})
-        for i, (a, b) in enumerate(zip(cuts, cuts[1:])):
+        for i, (a, b) in enumerate(itertools.pairwise(cuts)):
             blocks.append((a, b, i == len(cuts) - 2))
     return blocks or [(0, len(text), True)]

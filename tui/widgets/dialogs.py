@@ -10,38 +10,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
-from qa.history import Summary
+from tui.commands import help_markdown
+from tui.history import Summary
 from tui.widgets.text import plain
-
-HELP = """\
-# qa chat
-
-Ask anything about the articles. Every answer is quoted from an article, with its sources.
-
-| keys | |
-|---|---|
-| Enter | ask the question |
-| Up / Down | earlier questions |
-| a number, then Enter | open that citation of the last answer |
-| Ctrl+B | show or hide the sources panel |
-| Ctrl+Y | copy the last answer with its citation |
-| Ctrl+E | export the conversation to Markdown |
-| Ctrl+N | start a new conversation |
-| Ctrl+R | reopen a saved conversation |
-| Ctrl+K | how many passages to retrieve (top-k) |
-| Ctrl+P | command palette |
-| Esc | leave the article view, close a dialog |
-| Ctrl+Q | quit |
-
-**Commands:** `/why` shows the retrieved passages and their scores for the last answer;
-`/since DATE` and `/until DATE` keep only articles dated within them (`/since off` removes it);
-`/timeline QUESTION` lists the relevant sentences of several articles in date order (questions
-like "How did X change?" get one by themselves);
-`/new`, `/export`, `/sources`, `/history`, `/k N`, `/help`.
-
-**Follow-ups** such as "When did she say that?" or "And what about South Korea?" are answered
-against the previous question; the answer shows the question it was answered as.
-"""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -51,7 +22,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="help"):
-            yield Markdown(HELP)
+            yield Markdown(help_markdown())
             yield Static(Content("Esc to close"), classes="hint")
 
 

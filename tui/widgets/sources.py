@@ -41,7 +41,9 @@ class SourcesPanel(Vertical):
             snippet = " ".join(((e.best_sentence if e and e.best_sentence else None) or c.text).split())
             snippet = snippet[:SNIPPET] + ("…" if len(snippet) > SNIPPET else "")
             text = f"{head}\n{score}\n{snippet}"
-            prompt = literal(text, [(0, len(f"[{c.n}]"), "bold $accent"), (len(head) + 1, len(head) + 1 + len(score), "$text-muted")])
+            prompt = literal(
+                text, [(0, len(f"[{c.n}]"), "bold $accent"), (len(head) + 1, len(head) + 1 + len(score), "$text-muted")]
+            )
             options.append(Option(prompt, id=str(c.n)))
         listing = self.query_one("#sources-list", OptionList)
         listing.clear_options()

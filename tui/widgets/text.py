@@ -8,11 +8,12 @@ original text.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from textual.content import Content
 
-from qa.safe_text import printable
+from qa.text.safe import printable
 
 
 def literal(text: str, highlights: Sequence[tuple[int, int, str]] = ()) -> Content:
@@ -21,7 +22,7 @@ def literal(text: str, highlights: Sequence[tuple[int, int, str]] = ()) -> Conte
     out: list[str] = []
     where: dict[int, int] = {}
     length = 0
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in itertools.pairwise(cuts):
         where[a] = length
         piece = printable(text[a:b])
         out.append(piece)

@@ -10,9 +10,9 @@ from textual.widgets import DataTable, LoadingIndicator, ProgressBar, Static
 
 from qa import present
 from qa.models import AskResult, Citation
-from qa.progress import Rate
-from qa.safe_text import counted
 from qa.service import Evidence
+from qa.text.progress import Rate
+from qa.text.safe import counted
 from tui.widgets.text import literal, plain
 
 SENTENCE_ELLIPSIS = 360
@@ -133,23 +133,33 @@ class AnswerCard(Vertical):
             yield Static(Content("Sources differ:").stylize("bold $warning"), classes="differ-title")
             rows = [(r.answer.text, present.byline(present.answer_outlet(r), present.answer_date(r)),
                      self._ref(r, r.answer.source, r.answer.start), r.answer.sentence.text)]
-            rows += [(a.text, present.byline(a.outlet, a.date), self._ref(r, a.source, a.start), a.sentence.text) for a in differing]
+            rows += [(a.text, present.byline(a.outlet, a.date), self._ref(r, a.source, a.start), a.sentence.text)
+                     for a in differing]
             for value, where, ref, sentence in rows:
                 yield Static(Content("• ") + plain(value).stylize("bold") + plain(f" — {where}{ref}"), classes="differ")
                 yield Static(plain("“" + _shorten(sentence.strip(), value, 110) + "”"), classes="differ-sentence")
 
     def _timeline(self, r: AskResult) -> ComposeResult:
         entries = r.timeline or []
-        title = (f"Timeline: {counted(len(entries), 'sentence')} in date order" if entries
-                 else "Timeline: no sentences found for this question")
+        title = (
+            f"Timeline: {counted(len(entries), 'sentence')} in date order"
+            if entries
+            else "Timeline: no sentences found for this question"
+        )
         yield Static(Content(title).stylize("bold $accent"), classes="answer-text timeline-title")
         for e in entries:
             when = e.when or "undated"
             ref = f" [{e.n}]" if e.n else ""
-            yield Static(plain(f"{when:<10} ").stylize("bold") + plain("“" + _shorten(e.text.strip(), "", 220) + "”")
-                         + Content(ref).stylize("$text-muted"), classes="timeline-entry")
+            yield Static(
+                plain(f"{when:<10} ").stylize("bold")
+                + plain("“" + _shorten(e.text.strip(), "", 220) + "”")
+                + Content(ref).stylize("$text-muted"),
+                classes="timeline-entry",
+            )
             said = " · date said in the text" if e.when_from == "sentence" else ""
-            yield Static(plain(f"{'':11}{present.byline(e.outlet, e.article_date)}{said}"), classes="meta timeline-meta")
+            yield Static(
+                plain(f"{'':11}{present.byline(e.outlet, e.article_date)}{said}"), classes="meta timeline-meta"
+            )
 
     def on_click(self) -> None:
         self.post_message(SelectTurn(self.turn))
@@ -188,9 +198,13 @@ class WelcomeCard(Vertical):
         yield Static(Content(f"{len(self.titles)} articles are indexed, among them:"), classes="meta")
         for title in self.titles[:5]:
             yield Static(Content("  • ") + plain(title), classes="welcome-title")
-        yield Static(Content("Answers are quoted from the articles, with numbered sources: type a number to open "
-                             "one. Follow-ups (\"When did she say that?\") work. F1 for keys and /commands."),
-                     classes="meta")
+        yield Static(
+            Content(
+                "Answers are quoted from the articles, with numbered sources: type a number to open "
+                'one. Follow-ups ("When did she say that?") work. F1 for keys and /commands.'
+            ),
+            classes="meta",
+        )
 
 
 class PendingCard(Horizontal):
@@ -230,21 +244,38 @@ class WhyTable(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(Content("why: ").stylize("bold") + plain(self.question), classes="meta")
         table: DataTable[Content] = DataTable(show_cursor=False, zebra_stripes=True)
-        for label, width in (("#", 2), ("passage", 12), ("hybrid", 6), ("dense", 5), ("best sent.", 10),
-                             ("BM25", 5), ("span", 5), ("no ans.", 7), ("conf.", 5)):
+        for label, width in (
+            ("#", 2),
+            ("passage", 12),
+            ("hybrid", 6),
+            ("dense", 5),
+            ("best sent.", 10),
+            ("BM25", 5),
+            ("span", 5),
+            ("no ans.", 7),
+            ("conf.", 5),
+        ):
             table.add_column(label, width=width)
         for e in self.evidence:
             table.add_row(
-                Content(str(e.n)), plain(_short_id(e.passage_id)), Content(f"{e.fused:.2f}"), Content(f"{e.dense:.2f}"),
-                Content(f"{e.sentence:.2f}"), Content(f"{e.lexical:.1f}"),
+                Content(str(e.n)),
+                plain(_short_id(e.passage_id)),
+                Content(f"{e.fused:.2f}"),
+                Content(f"{e.dense:.2f}"),
+                Content(f"{e.sentence:.2f}"),
+                Content(f"{e.lexical:.1f}"),
                 Content("—" if e.reader is None else f"{e.reader:.1f}"),
                 Content("—" if e.no_answer is None else f"{e.no_answer:.1f}"),
                 Content("—" if e.confidence is None else f"{e.confidence:.2f}"),
             )
         yield table
-        yield Static(Content("hybrid = dense + best sentence + scaled BM25; span / no ans. = the reader's score of "
-                             "its best span in the passage and of \"no answer\"; conf. = the calibrated confidence"),
-                     classes="meta")
+        yield Static(
+            Content(
+                "hybrid = dense + best sentence + scaled BM25; span / no ans. = the reader's score of "
+                'its best span in the passage and of "no answer"; conf. = the calibrated confidence'
+            ),
+            classes="meta",
+        )
 
 
 def _short_id(passage_id: str) -> str:
