@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from qa.models import AskResult, ResolvedDate
+from qa.models import AskResult, Citation, ResolvedDate
 from qa.text.dates import describe
 
 
 def byline(outlet: str | None, date: str | None) -> str:
     """ "Jiji Press, 2026-01-03", "2026-01-03", "Jiji Press, undated" or "undated"."""
     return ", ".join(x for x in (outlet, date or "undated") if x)
+
+
+def citation(c: Citation, location: str | None = None) -> list[str]:
+    """The parts of a citation line, in the order every view shows them: the title, the outlet and
+    date when known, and where the passage is (``source:start-end`` unless ``location`` says)."""
+    return [c.title, *([c.byline] if c.byline else []), location or f"{c.source}:{c.start}-{c.end}"]
 
 
 def resolved(dates: list[ResolvedDate], article_date: str | None) -> str | None:

@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from qa import present
 from qa.answer.followup import PreviousTurn
 from qa.errors import QAError
 from qa.models import AskResult
@@ -406,15 +407,9 @@ class QAApp(App[None]):
         if result.answer is None:
             self.notify("That question was not answered by the articles.", markup=False)
             return
-        c = result.citations[0]
-        meta = c.byline
-        text = (
-            f"{result.answer.text}\n“{result.answer.sentence.text}”\n"
-            f"— {c.title}"
-            + (f", {meta}" if meta else "")
-            + f" ({c.source}:{result.answer.start}-{result.answer.end})"
-            + (f"\n{c.url}" if c.url else "")
-        )
+        c, a = result.citations[0], result.answer
+        source = " — ".join(present.citation(c, f"{a.source}:{a.start}-{a.end}"))
+        text = f"{a.text}\n“{a.sentence.text}”\n— {source}" + (f"\n{c.url}" if c.url else "")
         self.copy_to_clipboard(text)
         self.notify("Answer copied to the clipboard.", markup=False)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from qa import present
 from qa.models import AskResult
 from qa.text.files import write_atomic
 from qa.text.safe import printable
@@ -133,8 +134,7 @@ def to_markdown(conversation: Conversation) -> str:
             lines.append("Sources:")
             lines.append("")
             for c in r.citations:
-                meta = c.byline
-                lines.append(f"{c.n}. *{printable(c.title)}*" + (f" — {printable(meta)}" if meta else "")
-                             + f" — `{printable(c.source)}:{c.start}-{c.end}` (score {c.score:.2f})")
+                title, *meta, where = (printable(p) for p in present.citation(c))
+                lines.append(" — ".join([f"{c.n}. *{title}*", *meta, f"`{where}`"]) + f" (score {c.score:.2f})")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"

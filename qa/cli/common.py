@@ -207,12 +207,11 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
                     if note:
                         lines.append(style(f"      dates: {printable(note)}", "2", colour))
     for c in result.citations:
-        meta = c.byline
         where = f"{display_path(settings, c.source)}:{c.start}-{c.end}"
         if c.text_of == "extracted":
             where += " (extracted text)"
-        parts = [printable(c.title)] + ([printable(meta)] if meta else []) + [printable(where)]
-        lines.append(f"[{c.n}] " + " — ".join(parts) + style(f"  (score {c.score:.2f})", "2", colour))
+        line = f"[{c.n}] " + " — ".join(printable(p) for p in present.citation(c, where))
+        lines.append(line + style(f"  (score {c.score:.2f})", "2", colour))
         if c.url:
             lines.append(style(f"    {printable(c.url)}", "2", colour))
         if c.also_in:

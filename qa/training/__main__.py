@@ -1,5 +1,5 @@
-"""``python -m qa.training``: the same as ``python -m qa.training.train`` (``make reader``)."""
+"""``python -m qa.training`` (``make reader``): train the reader."""
 
-from qa.training.train import main
+from qa.training.train import run
 
-main()
+raise SystemExit(run())

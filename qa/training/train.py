@@ -325,9 +325,16 @@ def _rounded(metrics: dict) -> dict:
     return {k: round(v, 4 if k == "noans_auc" else 2) for k, v in metrics.items()}
 
 
-if __name__ == "__main__":
+def run(argv: list[str] | None = None) -> int:
+    """``python -m qa.training``: train, with a missing or malformed data file or a checkpoint of
+    another recipe reported in one line (exit status 2)."""
     try:
-        main()
-    except QAError as exc:  # a missing or malformed data file, a checkpoint of another recipe: one line
+        main(argv)
+    except QAError as exc:
         sys.stderr.write(f"qa.training: error: {exc}\n")
-        raise SystemExit(2) from None
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run())

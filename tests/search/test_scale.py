@@ -25,7 +25,7 @@ def real_vectors(service: QAService) -> np.ndarray:
 def near_real(real: np.ndarray, n: int, seed: int) -> np.ndarray:
     """Vectors with the structure of real passage embeddings (uniform random ones would make any
     approximate index look broken)."""
-    from qa.evaluation.bench import _synthetic
+    from qa.evaluation.scale import _synthetic
 
     return _synthetic(real, n, np.random.default_rng(seed))
 

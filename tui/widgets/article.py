@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from qa import present
 from qa.models import Answer, Citation
 from tui.widgets.text import literal, plain
 
@@ -34,8 +35,7 @@ class ArticleScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         c = self.citation
-        meta = c.byline
-        head = f"[{c.n}] {c.title}" + (f" — {meta}" if meta else "") + f" — {c.source}:{c.start}-{c.end}"
+        head = f"[{c.n}] " + " — ".join(present.citation(c))
         if c.text_of == "extracted":
             head += " (the text extracted from it)"
         if c.url:

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from qa import present
 from qa.models import AskResult
 from qa.service import Evidence
 from tui.widgets.text import literal, plain
@@ -34,8 +35,7 @@ class SourcesPanel(Vertical):
         scores = {e.n: e for e in evidence or []}
         options = []
         for c in result.citations:
-            meta = c.byline
-            head = f"[{c.n}] {c.title}" + (f" — {meta}" if meta else "")
+            head = f"[{c.n}] " + " — ".join(present.citation(c)[:-1])
             e = scores.get(c.n)
             score = f"score {c.score:.2f}" + (f" · dense {e.dense:.2f} · BM25 {e.lexical:.1f}" if e else "")
             snippet = " ".join(((e.best_sentence if e and e.best_sentence else None) or c.text).split())

@@ -37,8 +37,7 @@ class SelectTurn(Message):
 
 def citation_line(c: Citation) -> Content:
     """One citation: number, title, outlet and date, file and offsets, the wire copies and the URL."""
-    meta = c.byline
-    parts = [c.title] + ([meta] if meta else []) + [f"{c.source}:{c.start}-{c.end}"]
+    parts = present.citation(c)
     if c.also_in:
         parts.append("also in " + ", ".join(c.also_in))
     if c.url:
