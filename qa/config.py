@@ -32,7 +32,14 @@ def _user_dir(kind: str) -> Path:
     return Path(platformdirs.user_data_dir("qa", appauthor=False))
 
 
-CONFIDENCE_FEATURES = ("margin", "span_score", "retrieval", "sentence_coverage", "passage_coverage", "similarity")
+CONFIDENCE_FEATURES = {
+    "margin": "margin over no answer",
+    "span_score": "span score",
+    "retrieval": "retrieval score",
+    "sentence_coverage": "sentence coverage",
+    "passage_coverage": "passage coverage",
+    "similarity": "sentence similarity",
+}
 """What the answerer's confidence model weighs (``qa.answer.answerer.Candidate``), in the order of
 ``confidence_weights`` (the bias comes last)."""
 

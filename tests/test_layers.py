@@ -91,3 +91,25 @@ def test_no_module_is_too_long() -> None:
             if (name := str(p.relative_to(ROOT))) not in LONG_WITH_REASON
             and (n := len(p.read_text().splitlines())) > 420}
     assert not long, long
+
+
+LONG_FUNCTIONS_WITH_REASON = {
+    "qa/evaluation/synthetic.py:generate_folder": "one branch per article format, each writing its file",
+    "qa/evaluation/bench.py:indexing": "one measured scenario, setup to teardown, timed in the order it runs",
+    "qa/evaluation/bench.py:folder_indexing": "one measured scenario, setup to teardown, timed in the order it runs",
+    "qa/evaluation/bench_report.py:render": "the report's lines in the order they print",
+}
+
+
+def test_no_function_is_too_long() -> None:
+    """About 60 lines at most: a longer function does several steps that can be named (or says why
+    it does not)."""
+    long = {}
+    for p in _modules().values():
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                name = f"{p.relative_to(ROOT)}:{node.name}"
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > 62 and name not in LONG_FUNCTIONS_WITH_REASON:
+                    long[name] = lines
+    assert not long, long

@@ -77,6 +77,13 @@ class Policy:
     """Other articles' answers count from this confidence (the threshold when None)."""
     read_all: bool = False
     """Read every passage up to ``passages_read`` instead of stopping when the first are sure."""
+    every_feature: bool = False
+    """Measure every confidence feature, those the model weighs 0 too (calibration fits them)."""
+
+    def measured(self) -> frozenset[str]:
+        """The confidence features worth computing: those the model weighs (all when
+        ``every_feature``)."""
+        return frozenset(f for f, w in zip(FEATURES, self.weights, strict=False) if w or self.every_feature)
 
     @classmethod
     def of(cls, settings: Any) -> Policy:
@@ -133,11 +140,6 @@ class Candidate:
     def features(self) -> tuple[float, ...]:
         """What the confidence model weighs (``FEATURES``)."""
         return tuple(getattr(self, name) for name in FEATURES)
-
-
-FEATURE_NAMES = {"margin": "margin over no answer", "span_score": "span score", "retrieval": "retrieval score",
-                 "sentence_coverage": "sentence coverage", "passage_coverage": "passage coverage",
-                 "similarity": "sentence similarity"}
 
 
 def _sigmoid(z: float) -> float:
@@ -246,10 +248,11 @@ class Answerer:
         terms = {t: self.idf(t) for t in dict.fromkeys(retrieval.terms)}
         order = [int(p) for p in retrieval.order]
         read = order[: min(FIRST_READ, self.passages_read)]
-        candidates = self.read(question, read, retrieval, terms, weights)
+        measured = policy.measured()
+        candidates = self.read(question, read, retrieval, terms, weights, measured)
         more = order[len(read) : self.passages_read]
         if more and (policy.read_all or not candidates or candidates[0].confidence < READ_MORE_BELOW):
-            candidates += self.read(question, more, retrieval, terms, weights, first_rank=len(read))
+            candidates += self.read(question, more, retrieval, terms, weights, measured, first_rank=len(read))
             read += more
         # the best-ranked passage of a few more articles, to see what other sources say
         seen = {self.article_of(p) for p in read}
@@ -259,7 +262,8 @@ class Answerer:
                 seen.add(self.article_of(p))
                 others.append(rank)
         if others:
-            candidates += self.read(question, [order[r] for r in others], retrieval, terms, weights, ranks=others)
+            candidates += self.read(question, [order[r] for r in others], retrieval, terms, weights, measured,
+                                    ranks=others)
         candidates.sort(key=lambda c: (-c.confidence, c.rank))
         ranking = order
         if not candidates:
@@ -361,10 +365,12 @@ class Answerer:
                                    (text, c.sentence_start, c.sentence_end, c.start))
 
     def read(self, question: str, passages: list[int], retrieval: Retrieval, weights: dict[str, float],
-             model: Sequence[float], first_rank: int = 0, ranks: list[int] | None = None) -> list[Candidate]:
+             model: Sequence[float], measured: frozenset[str] = frozenset(FEATURES), first_rank: int = 0,
+             ranks: list[int] | None = None) -> list[Candidate]:
         """One candidate per passage (the passages at retrieval ranks ``ranks``, by default
         ``first_rank``, ...), most confident first (ties: retrieval order); ``weights`` are the
-        question's terms' IDFs."""
+        question's terms' IDFs; of the coverage and similarity features, only those in
+        ``measured`` are computed (the others stay 0)."""
         index = self.index
         texts = [index.passage(p).text for p in passages]
         spans_ = self.reader.read(question, texts)  # type: ignore[attr-defined]
@@ -376,16 +382,20 @@ class Answerer:
             article, offset = int(index.passages[p, 0]), int(index.passages[p, 1])
             start, end = offset + span.start, offset + span.end
             s_start, s_end, numbers = self.sentence_around(p, start, end)
-            vectors = np.asarray(index.sentence_vectors[numbers[0] : numbers[-1] + 1], dtype=np.float32)
-            similarity = float((vectors @ retrieval.query_vector.astype(np.float32)).max())
+            similarity = 0.0
+            if "similarity" in measured:
+                vectors = np.asarray(index.sentence_vectors[numbers[0] : numbers[-1] + 1], dtype=np.float32)
+                similarity = float((vectors @ retrieval.query_vector.astype(np.float32)).max())
             text = index.text(article)
             kind = ("sentence" if (start, end) == (s_start, s_end)
                     else spans.kind_of(text, start, end, s_start, s_end))
             c = Candidate(passage=p, article=article, rank=rank, start=start, end=end, sentence_start=s_start,
                           sentence_end=s_end, span_score=span.score, null_score=span.null,
                           retrieval=float(retrieval.scores[rank]),
-                          sentence_coverage=self.coverage(weights, set(self.analyze(text[s_start:s_end]))),
-                          passage_coverage=self.coverage(weights, set(self.analyze(texts[i]))),
+                          sentence_coverage=(self.coverage(weights, set(self.analyze(text[s_start:s_end])))
+                                             if "sentence_coverage" in measured else 0.0),
+                          passage_coverage=(self.coverage(weights, set(self.analyze(texts[i])))
+                                            if "passage_coverage" in measured else 0.0),
                           similarity=similarity, kind=kind)
             base = confidence(c.features(), model)
             found.append(replace(c, confidence=base, base_confidence=base))

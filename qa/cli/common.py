@@ -131,81 +131,119 @@ def elide(text: str, start: int, end: int, width: int = 320) -> tuple[str, int, 
 def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
     """The text form of an answer: the answer, its sentence, its date, what other articles say,
     the timeline when asked for, and the citations."""
-    from qa import present
-    from qa.models import Alternative, Answer
-    from qa.text.safe import counted, printable
+    from qa.text.safe import printable
 
     lines: list[str] = []
     if result.timeline is not None:
-        lines.append(
-            style(
-                f"Timeline ({len(result.timeline)} sentences, in date order):"
-                if result.timeline
-                else "Timeline: no dated sentences found for this question.",
-                "1",
-                colour,
-            )
-        )
-        for e in result.timeline:
-            when = e.when or "undated"
-            mark = "" if e.when_from != "sentence" else " (said in the text)"
-            cite = f" [{e.n}]" if e.n else ""
-            where = printable(present.byline(e.outlet, e.article_date))
-            lines.append(f'  {when:<10}  "{printable(e.text.strip())}"{cite}')
-            lines.append(style(f"{'':12}— {printable(e.title)}, {where}{mark}", "2", colour))
+        lines += _timeline_lines(result, colour)
     elif result.abstained:
         lines.append(style("Not found in the articles.", "1;33", colour))
         if result.reason:
             lines.append(f"  ({printable(result.reason)}; the closest passages are below)")
-    if not result.abstained and result.timeline is None:
-        answer = result.answer
-        assert answer is not None
-        lines.append(style(printable(answer.text), "1", colour))
-        sentence = answer.sentence
-        rel_s, rel_e = answer.start - sentence.start, answer.end - sentence.start
-        text, lo, hi, cut_left, cut_right = elide(sentence.text, rel_s, rel_e)
-        shown = (
-            printable(text[:lo]) + style(printable(text[lo:hi]), "1;4", colour) + printable(text[hi:])
-            if answer.kind != "sentence"
-            else printable(text)
+    else:
+        lines += _answer_lines(result, colour)
+    lines += _citation_lines(result, settings, colour)
+    for notice in result.notices:
+        lines.append(style(f"note: {printable(notice)}", "2", colour))
+    return "\n".join(lines)
+
+
+def _timeline_lines(result: AskResult, colour: bool) -> list[str]:
+    from qa import present
+    from qa.text.safe import printable
+
+    timeline = result.timeline or []
+    lines = [
+        style(
+            f"Timeline ({len(timeline)} sentences, in date order):"
+            if timeline
+            else "Timeline: no dated sentences found for this question.",
+            "1",
+            colour,
         )
-        lines.append(f'  "{"…" if cut_left else ""}{shown}{"…" if cut_right else ""}" [1]')
-        date = present.answer_date(result)
-        lines.append(f"  {printable(present.byline(present.answer_outlet(result), date))}")
-        note = present.resolved(answer.resolved_dates, date)
-        if note:
-            lines.append(f"  dates: {printable(note)}")
-        scores = (
-            f" (reader: span {result.reader.span_score:.1f}, no answer {result.reader.no_answer_score:.1f})"
-            if result.reader
-            else ""
-        )
-        lines.append(style(f"  confidence {answer.confidence:.2f}{scores}", "2", colour))
-        agreeing = [a for a in result.alternatives if a.agrees]
-        differing = [a for a in result.alternatives if not a.agrees]
-        if agreeing:
-            refs = " ".join(f"[{n}]" for a in agreeing if (n := present.citation_number(result, a.source, a.start)))
-            lines.append(f"Also in {counted(len(agreeing), 'other article')}: {refs}")
-        if differing:
-            lines.append(style("Sources differ:", "1;33", colour))
-            shown_values: list[Answer | Alternative] = [answer, *differing]
-            for a in shown_values:
-                if isinstance(a, Alternative):
-                    where = present.byline(a.outlet, a.date)
-                else:
-                    where = present.byline(present.answer_outlet(result), date)
-                n = present.citation_number(result, a.source, a.start)
-                ref = f" [{n}]" if n else ""
-                lines.append(f"  {printable(a.text)} — {printable(where)}{ref}")
-                at = a.start - a.sentence.start  # the sentence cut around the value, so that it stays in view
-                cut, _, _, left, right = elide(a.sentence.text, at, at + len(a.text), 160)
-                lines.append(
-                    style(f'      "{"…" if left else ""}{printable(cut)}{"…" if right else ""}"', "2", colour)
-                )
-                if isinstance(a, Alternative):
-                    note = present.resolved(a.resolved_dates, a.date)
-                    if note:
-                        lines.append(style(f"      dates: {printable(note)}", "2", colour))
+    ]
+    for e in timeline:
+        when = e.when or "undated"
+        mark = "" if e.when_from != "sentence" else " (said in the text)"
+        cite = f" [{e.n}]" if e.n else ""
+        where = printable(present.byline(e.outlet, e.article_date))
+        lines.append(f'  {when:<10}  "{printable(e.text.strip())}"{cite}')
+        lines.append(style(f"{'':12}— {printable(e.title)}, {where}{mark}", "2", colour))
+    return lines
+
+
+def _answer_lines(result: AskResult, colour: bool) -> list[str]:
+    """The answer, its sentence with the answer underlined, byline, dates, confidence, and what
+    the other articles say."""
+    from qa import present
+    from qa.text.safe import counted, printable
+
+    answer = result.answer
+    assert answer is not None
+    lines = [style(printable(answer.text), "1", colour)]
+    sentence = answer.sentence
+    rel_s, rel_e = answer.start - sentence.start, answer.end - sentence.start
+    text, lo, hi, cut_left, cut_right = elide(sentence.text, rel_s, rel_e)
+    shown = (
+        printable(text[:lo]) + style(printable(text[lo:hi]), "1;4", colour) + printable(text[hi:])
+        if answer.kind != "sentence"
+        else printable(text)
+    )
+    lines.append(f'  "{"…" if cut_left else ""}{shown}{"…" if cut_right else ""}" [1]')
+    date = present.answer_date(result)
+    lines.append(f"  {printable(present.byline(present.answer_outlet(result), date))}")
+    note = present.resolved(answer.resolved_dates, date)
+    if note:
+        lines.append(f"  dates: {printable(note)}")
+    scores = (
+        f" (reader: span {result.reader.span_score:.1f}, no answer {result.reader.no_answer_score:.1f})"
+        if result.reader
+        else ""
+    )
+    lines.append(style(f"  confidence {answer.confidence:.2f}{scores}", "2", colour))
+    agreeing = [a for a in result.alternatives if a.agrees]
+    if agreeing:
+        refs = " ".join(f"[{n}]" for a in agreeing if (n := present.citation_number(result, a.source, a.start)))
+        lines.append(f"Also in {counted(len(agreeing), 'other article')}: {refs}")
+    return lines + _differing_lines(result, colour)
+
+
+def _differing_lines(result: AskResult, colour: bool) -> list[str]:
+    """When articles give different values: each value, where it is from, and its sentence."""
+    from qa import present
+    from qa.models import Alternative, Answer
+    from qa.text.safe import printable
+
+    answer = result.answer
+    differing = [a for a in result.alternatives if not a.agrees]
+    if answer is None or not differing:
+        return []
+    date = present.answer_date(result)
+    lines = [style("Sources differ:", "1;33", colour)]
+    shown_values: list[Answer | Alternative] = [answer, *differing]
+    for a in shown_values:
+        if isinstance(a, Alternative):
+            where = present.byline(a.outlet, a.date)
+        else:
+            where = present.byline(present.answer_outlet(result), date)
+        n = present.citation_number(result, a.source, a.start)
+        ref = f" [{n}]" if n else ""
+        lines.append(f"  {printable(a.text)} — {printable(where)}{ref}")
+        at = a.start - a.sentence.start  # the sentence cut around the value, so that it stays in view
+        cut, _, _, left, right = elide(a.sentence.text, at, at + len(a.text), 160)
+        lines.append(style(f'      "{"…" if left else ""}{printable(cut)}{"…" if right else ""}"', "2", colour))
+        if isinstance(a, Alternative):
+            note = present.resolved(a.resolved_dates, a.date)
+            if note:
+                lines.append(style(f"      dates: {printable(note)}", "2", colour))
+    return lines
+
+
+def _citation_lines(result: AskResult, settings: Settings, colour: bool) -> list[str]:
+    from qa import present
+    from qa.text.safe import printable
+
+    lines = []
     for c in result.citations:
         where = f"{display_path(settings, c.source)}:{c.start}-{c.end}"
         if c.text_of == "extracted":
@@ -216,6 +254,4 @@ def render_answer(result: AskResult, settings: Settings, colour: bool) -> str:
             lines.append(style(f"    {printable(c.url)}", "2", colour))
         if c.also_in:
             lines.append(style(f"    also in: {printable(', '.join(c.also_in))} (the same text)", "2", colour))
-    for notice in result.notices:
-        lines.append(style(f"note: {printable(notice)}", "2", colour))
-    return "\n".join(lines)
+    return lines

@@ -140,7 +140,6 @@ _RANGE = re.compile(r"^(?P<source>.+):(?P<start>\d+)-(?P<end>\d+)$")
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from qa import present
     from qa.text.safe import printable, safe_json
 
     service = service_for(args)
@@ -185,6 +184,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.text:
         sys.stdout.write(printable(part) + ("" if part.endswith("\n") else "\n"))
         return 0
+    _print_article(article, part, start, end, len(text))
+    return 0
+
+
+def _print_article(article, part: str, start: int, end: int, length: int) -> None:
+    """An article's title, byline, where its text comes from, then the part asked for."""
+    from qa import present
+    from qa.text.safe import printable
+
     colour = colour_on(sys.stdout)
     print(style(printable(article.title), "1", colour))
     facts = [
@@ -202,14 +210,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     )
     print(
         style(
-            f"{printable(article.source)} · {article.format} · {of} · characters {start}-{end} of {len(text)}",
+            f"{printable(article.source)} · {article.format} · {of} · characters {start}-{end} of {length}",
             "2",
             colour,
         )
     )
     print()
     print(printable(part))
-    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -36,8 +36,8 @@ def iso_date(text: str) -> str:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
+def _shared_options() -> tuple[Parser, Parser, Parser]:
+    """Options several commands take: which corpus and index, whether to build, how to rank."""
     common = Parser(add_help=False)
     common.add_argument("--corpus", metavar="DIR", help="folder of articles (default: seeds/, or $QA_CORPUS)")
     common.add_argument("--index", metavar="DIR", help="folder of indexes (default: embeddings/, or $QA_INDEX)")
@@ -61,16 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATE",
         help="only articles dated on or before DATE (all of it: 2025 means to the end of 2025)",
     )
+    return common, reading, ranking
 
-    parser = Parser(
-        prog="qa",
-        description="Ask a folder of news articles questions. Every answer is quoted from an article, with its source.",
-        epilog="Run `qa COMMAND --help` for a command's options. Settings can also come from QA_* environment "
-        "variables or a config file ($QA_CONFIG).",
-    )
-    parser.add_argument("--version", action="version", version=f"qa {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
+def _add_ask(sub, common: Parser, reading: Parser, ranking: Parser) -> None:
+    """``qa ask``: answer one question."""
     ask = sub.add_parser(
         "ask",
         parents=[common, reading, ranking],
@@ -86,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         '"How did X change?", "timeline of X" ...)',
     )
 
+
+def _add_index(sub, common: Parser, reading: Parser, ranking: Parser) -> None:
+    """``qa index``: build or refresh the index."""
     index = sub.add_parser(
         "index",
         parents=[common],
@@ -95,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--rebuild", action="store_true", help="rebuild from scratch instead of refreshing")
     index.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+
+def _add_sources(sub, common: Parser, reading: Parser, ranking: Parser) -> None:
+    """``qa sources``: list the articles."""
     sources = sub.add_parser(
         "sources",
         parents=[common, reading],
@@ -103,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sources.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+
+def _add_show(sub, common: Parser, reading: Parser, ranking: Parser) -> None:
+    """``qa show``: print an article."""
     show = sub.add_parser(
         "show",
         parents=[common, reading],
@@ -119,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--text", action="store_true", help="print only the text, nothing around it")
     show.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
+
+def _add_chat(sub, common: Parser, reading: Parser, ranking: Parser) -> None:
+    """``qa chat``: the chat."""
     chat = sub.add_parser(
         "chat",
         parents=[common, reading],
@@ -128,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--resume", action="store_true", help="reopen the most recent conversation")
 
+
+def _add_bench(sub, common: Parser, reading: Parser, ranking: Parser) -> None:
+    """``qa bench``: speed, memory and scale."""
     bench = sub.add_parser(
         "bench",
         parents=[common],
@@ -160,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
 
+
+def _add_eval(sub, common: Parser, reading: Parser, ranking: Parser) -> None:
+    """``qa eval``: question sets and calibration."""
     ev = sub.add_parser(
         "eval",
         parents=[common, reading, ranking],
@@ -194,6 +207,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --squad: read each question's own paragraph only (reading without retrieval)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    common, reading, ranking = _shared_options()
+    parser = Parser(
+        prog="qa",
+        description="Ask a folder of news articles questions. Every answer is quoted from an article, with its source.",
+        epilog="Run `qa COMMAND --help` for a command's options. Settings can also come from QA_* environment "
+        "variables or a config file ($QA_CONFIG).",
+    )
+    parser.add_argument("--version", action="version", version=f"qa {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for add in (_add_ask, _add_index, _add_sources, _add_show, _add_chat, _add_bench, _add_eval):
+        add(sub, common, reading, ranking)
     return parser
 
 

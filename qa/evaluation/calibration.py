@@ -58,25 +58,39 @@ def _design(sets: list[CalibrationSet]):  # numpy arrays
     return x, y, w * len(y), np.asarray(groups)
 
 
-def _logistic(x, y, sample, l2: float = 0.01, steps: int = 200, offset=None, bias: bool = True):
-    """Weighted logistic regression by Newton's method, a little L2 on every weight but the bias
-    (the last column, when ``bias``); ``offset`` is added to every row's logit as it is."""
+def _logistic(x, y, sample, l2: float = 0.01):
+    """Weighted logistic regression (scikit-learn's), a little L2 on every weight but the bias:
+    ``x``'s last column is the bias's 1s; returns the weights, the bias last."""
     import numpy as np
+    from sklearn.linear_model import LogisticRegression
 
-    w = np.zeros(x.shape[1])
-    reg = np.full(x.shape[1], l2 * sample.sum())
-    if bias:
-        reg[-1] = 0.0  # the bias is not shrunk
-    off = np.zeros(len(y)) if offset is None else offset
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(off + x @ w, -50, 50)))
-        grad = x.T @ (sample * (p - y)) + reg * w
-        hess = (x * (sample * p * (1 - p))[:, None]).T @ x + np.diag(reg + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w
+    if x.shape[1] == 1 or len(np.unique(y)) < 2:
+        # nothing to weigh (or nothing to tell apart): the bias alone, the weighted share of right
+        # answers on the logistic scale
+        p = float(np.clip((sample * y).sum() / sample.sum(), 1e-9, 1 - 1e-9))
+        return np.append(np.zeros(x.shape[1] - 1), np.log(p / (1 - p)))
+    # scikit-learn minimises C * sum(weight * log loss) + |w|^2 / 2: the same optimum as
+    # sum(weight * log loss) + l2 * sum(weight) * |w|^2 / 2
+    model = LogisticRegression(C=1.0 / (l2 * float(sample.sum())), tol=1e-10, max_iter=1000)
+    model.fit(x[:, :-1], y, sample_weight=sample)
+    return np.append(model.coef_[0], model.intercept_[0])
+
+
+def _logistic_with_offset(x, y, offset, l2: float = 0.01):
+    """Logistic regression without a bias whose logit is ``offset + x @ w`` (a little L2), fitted
+    with scipy's L-BFGS: scikit-learn's LogisticRegression has no fixed offset."""
+    import numpy as np
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    reg = l2 * len(y)
+
+    def loss(w):
+        z = offset + x @ w
+        value = float((np.logaddexp(0.0, z) - y * z).sum() + 0.5 * reg * w @ w)
+        return value, x.T @ (expit(z) - y) + reg * w
+
+    return minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"gtol": 1e-10}).x
 
 
 def fit_weights(sets: list[CalibrationSet], keep: list[int] | None = None, l2: float = 0.01) -> tuple[float, ...]:
@@ -221,7 +235,7 @@ def fit_agreement(outcomes: list[Outcome], weights: tuple[float, ...], l2: float
     if not rows:
         return (0.0, 0.0)
     x, y = np.asarray(rows, dtype=np.float64), np.asarray(ys)
-    w = _logistic(x, y, np.ones(len(y)), l2, offset=np.asarray(offsets), bias=False)
+    w = _logistic_with_offset(x, y, np.asarray(offsets), l2)
     return (round(float(w[0]), 4), round(float(w[1]), 4))
 
 
@@ -247,8 +261,9 @@ def rescore(outcomes: list[Outcome], weights: tuple[float, ...], agreement: tupl
 
 def collect(service: Any, questions: list[Any], name: str, official: bool, k: int, retriever: str,
             since: str | None = None, until: str | None = None) -> CalibrationSet:
-    """Run one question set for calibration: threshold 0, every passage read."""
-    outcomes = run(service.with_policy(threshold=0.0, read_all=True), questions, k, retriever, since=since, until=until)
+    """Run one question set for calibration: threshold 0, every passage read, every feature measured."""
+    policy = service.with_policy(threshold=0.0, read_all=True, every_feature=True)
+    outcomes = run(policy, questions, k, retriever, since=since, until=until)
     return CalibrationSet(name, outcomes, official=official)
 
 

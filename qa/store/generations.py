@@ -161,55 +161,9 @@ def write_generation(
     except OSError as exc:
         raise write_failure(root, exc) from None
     try:
-        blobs = [p.text.encode("utf-8") for p in parts]
-        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(b) for b in blobs])
-        sentences, passages, indexed = [], [], []
-        sentence_base = 0
-        for i, p in enumerate(parts):
-            n_sent, n_pass = len(p.sentences), len(p.passages)
-            if n_sent:
-                sentences.append(np.column_stack([np.full(n_sent, i), p.sentences]))
-            if n_pass:
-                pas = p.passages.copy()
-                pas[:, 2:] += sentence_base
-                passages.append(np.column_stack([np.full(n_pass, i), pas]))
-            sentence_base += n_sent
-            indexed.append(IndexedArticle(article=p.article, passages=n_pass, sentences=n_sent))
-        sent_arr = np.concatenate(sentences).astype(np.int64) if sentences else np.zeros((0, 3), np.int64)
-        pass_arr = np.concatenate(passages).astype(np.int64) if passages else np.zeros((0, 5), np.int64)
-        pvec = np.concatenate([p.passage_vectors for p in parts]) if parts else np.zeros((0, dim))
-        svec = np.concatenate([p.sentence_vectors for p in parts]) if parts else np.zeros((0, dim))
-        pvec = np.ascontiguousarray(pvec, dtype=np.float32).reshape(-1, dim)
-        svec = np.ascontiguousarray(svec, dtype=np.float16).reshape(-1, dim)
-
-        (tmp / "texts.bin").write_bytes(b"".join(blobs))
-        np.save(tmp / "text_offsets.npy", offsets, allow_pickle=False)
-        np.save(tmp / "sentences.npy", sent_arr, allow_pickle=False)
-        np.save(tmp / "passages.npy", pass_arr, allow_pickle=False)
-        np.save(tmp / "passage_vectors.npy", pvec, allow_pickle=False)
-        np.save(tmp / "sentence_vectors.npy", svec, allow_pickle=False)
-
-        import faiss
-
-        index, index_type = build_faiss(pvec)
-        faiss.write_index(index, str(tmp / "passages.faiss"))
-
-        docs = []
-        for p in parts:
-            for start, end, _, _ in p.passages:
-                docs.append(bm25_document(p.article.title, p.text[int(start) : int(end)], analyze))
-        # bm25s divides by the mean document length: no terms at all would give NaN scores
-        bm25 = build_bm25(docs) if any(docs) else None
-        if bm25 is not None:
-            bm25.save(str(tmp / "bm25"), show_progress=False)
-
-        files = {}
-        for path in sorted(tmp.rglob("*")):
-            if path.is_file():
-                with path.open("rb") as fh:
-                    os.fsync(fh.fileno())
-                files[path.relative_to(tmp).as_posix()] = _sha256(path)
+        sent_arr, pass_arr, indexed = _write_arrays(tmp, parts, dim)
+        index_type = _write_search(tmp, parts, analyze, dim)
+        files = _checksums(tmp)
         manifest = IndexManifest(
             settings=settings,
             corpus=str(corpus.expanduser().resolve()),
@@ -240,6 +194,73 @@ def write_generation(
         raise
     _remove_old_generations(root, keep={name, previous.name if previous else name})
     return final
+
+
+def _write_arrays(
+    tmp: Path, parts: list[ArticleParts], dim: int
+) -> tuple[np.ndarray, np.ndarray, list[IndexedArticle]]:
+    """The texts, sentences, passages and their vectors of every article, numbered across the
+    generation; returns the sentence and passage tables and the articles' entries."""
+    blobs = [p.text.encode("utf-8") for p in parts]
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(b) for b in blobs])
+    sentences, passages, indexed = [], [], []
+    sentence_base = 0
+    for i, p in enumerate(parts):
+        n_sent, n_pass = len(p.sentences), len(p.passages)
+        if n_sent:
+            sentences.append(np.column_stack([np.full(n_sent, i), p.sentences]))
+        if n_pass:
+            pas = p.passages.copy()
+            pas[:, 2:] += sentence_base
+            passages.append(np.column_stack([np.full(n_pass, i), pas]))
+        sentence_base += n_sent
+        indexed.append(IndexedArticle(article=p.article, passages=n_pass, sentences=n_sent))
+    sent_arr = np.concatenate(sentences).astype(np.int64) if sentences else np.zeros((0, 3), np.int64)
+    pass_arr = np.concatenate(passages).astype(np.int64) if passages else np.zeros((0, 5), np.int64)
+    svec = np.concatenate([p.sentence_vectors for p in parts]) if parts else np.zeros((0, dim))
+    (tmp / "texts.bin").write_bytes(b"".join(blobs))
+    np.save(tmp / "text_offsets.npy", offsets, allow_pickle=False)
+    np.save(tmp / "sentences.npy", sent_arr, allow_pickle=False)
+    np.save(tmp / "passages.npy", pass_arr, allow_pickle=False)
+    np.save(tmp / "passage_vectors.npy", _passage_vectors(parts, dim), allow_pickle=False)
+    np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(svec, dtype=np.float16).reshape(-1, dim),
+            allow_pickle=False)
+    return sent_arr, pass_arr, indexed
+
+
+def _passage_vectors(parts: list[ArticleParts], dim: int) -> np.ndarray:
+    pvec = np.concatenate([p.passage_vectors for p in parts]) if parts else np.zeros((0, dim))
+    return np.ascontiguousarray(pvec, dtype=np.float32).reshape(-1, dim)
+
+
+def _write_search(tmp: Path, parts: list[ArticleParts], analyze: TermAnalyzer, dim: int) -> str:
+    """The FAISS index over the passage vectors and the BM25 index over the passages' terms;
+    returns the FAISS index type."""
+    import faiss
+
+    index, index_type = build_faiss(_passage_vectors(parts, dim))
+    faiss.write_index(index, str(tmp / "passages.faiss"))
+    docs = []
+    for p in parts:
+        for start, end, _, _ in p.passages:
+            docs.append(bm25_document(p.article.title, p.text[int(start) : int(end)], analyze))
+    # bm25s divides by the mean document length: no terms at all would give NaN scores
+    bm25 = build_bm25(docs) if any(docs) else None
+    if bm25 is not None:
+        bm25.save(str(tmp / "bm25"), show_progress=False)
+    return index_type
+
+
+def _checksums(tmp: Path) -> dict[str, str]:
+    """Every file of the generation synced to disk, with its checksum."""
+    files = {}
+    for path in sorted(tmp.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+            files[path.relative_to(tmp).as_posix()] = _sha256(path)
+    return files
 
 
 def _remove_old_generations(root: Path, keep: set[str]) -> None:

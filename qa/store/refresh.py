@@ -108,6 +108,21 @@ def plan(corpus: Path, current: IndexData | None, max_bytes: int = 20 * 2**20,
             result.skipped_files.append(bad)
             continue
         to_read.append(file)
+    _read_changed(to_read, known, result, sources_of, max_bytes, progress)
+    if progress and to_read:
+        progress("reading", len(to_read), len(to_read))
+    result.order = [source for f in found.files for source in sources_of.get(f.source, [])]
+    present = set(result.order)
+    result.removed = sorted(s for s in known if s not in present)
+    if not result.order:
+        raise CorpusError(f"no article in corpus folder {corpus} could be read; {result.skipped[0]}")
+    return result
+
+
+def _read_changed(to_read: list, known: dict[str, tuple[int, Article]], result: Plan,
+                  sources_of: dict[str, list[str]], max_bytes: int, progress: Progress | None) -> None:
+    """Read the files that are new or changed: their articles with new content go to
+    ``result.new``, the others are kept (only their file's size and time recorded)."""
     for done, file in enumerate(to_read):
         if progress:
             progress("reading", done, len(to_read))
@@ -134,14 +149,6 @@ def plan(corpus: Path, current: IndexData | None, max_bytes: int = 20 * 2**20,
                 if before:
                     result.changed.add(source)
         sources_of[file.source] = [a.article.source for a in loaded]
-    if progress and to_read:
-        progress("reading", len(to_read), len(to_read))
-    result.order = [source for f in found.files for source in sources_of.get(f.source, [])]
-    present = set(result.order)
-    result.removed = sorted(s for s in known if s not in present)
-    if not result.order:
-        raise CorpusError(f"no article in corpus folder {corpus} could be read; {result.skipped[0]}")
-    return result
 
 
 @dataclass

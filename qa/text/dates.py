@@ -14,7 +14,6 @@ before it (news reports what happened), or after it when the sentence speaks of 
 from __future__ import annotations
 
 import datetime as _dt
-import email.utils
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -369,12 +368,15 @@ def parse_date(text: str) -> str | None:
 
 
 _ISO_PREFIX = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
+_DEFAULTS = (_dt.datetime(1900, 1, 1), _dt.datetime(1904, 2, 2))
+"""Two fillers for what a written date leaves out: a date read the same with both is complete."""
 
 
 def as_date(value: Any) -> str | None:
-    """An ISO date from a metadata value: a date, an ISO timestamp ("2026-01-06T09:30:00Z"), an
-    RFC 2822 date ("Tue, 06 Jan 2026 09:30:00 GMT"), a written date ("January 6, 2026"), or epoch
-    seconds or milliseconds."""
+    """An ISO date from a metadata value: a date, an ISO timestamp ("2026-01-06T09:30:00Z"), any
+    full date python-dateutil reads ("Tue, 06 Jan 2026 09:30:00 GMT", "January 6, 2026"), a full
+    date with a month name in one of the known languages ("3 Gennaio 2026"), or epoch seconds or
+    milliseconds. A partial date ("January 2026") is no date."""
     if isinstance(value, _dt.datetime):
         return value.date().isoformat()
     if isinstance(value, _dt.date):
@@ -387,13 +389,15 @@ def as_date(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     m = _ISO_PREFIX.match(value)
-    if m:
+    if m:  # the common case, without the parser
         try:
             return _dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
         except ValueError:
             return None
+    from dateutil import parser
+
     try:
-        return email.utils.parsedate_to_datetime(value).date().isoformat()
-    except (TypeError, ValueError, IndexError):
-        pass
-    return parse_date(value)
+        first, second = (parser.parse(value, default=d).date() for d in _DEFAULTS)
+    except (ValueError, OverflowError):
+        return parse_date(value)
+    return first.isoformat() if first == second else None

@@ -30,6 +30,7 @@ import random
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,37 +41,11 @@ from qa.evaluation import squad
 from qa.neural.reader import features as F
 from qa.training.checkpoint import Checkpoint
 from qa.training.data import length_batches, negatives, perturbed, training_windows
+from qa.training.dev import predict, reader_metrics, rounded
 
 ROOT = PROJECT_ROOT
 FROZEN = "bert.embeddings.word_embeddings.weight"
 """Not trained and not shipped: loaded from the packaged model."""
-
-def predict(model, tok, questions: list[squad.SquadQuestion], batch_size: int = 64,
-            bf16: bool = False, device: str = "cpu") -> dict[str, F.SpanScore]:
-    """The best span and null score of every question on its own paragraph (torch)."""
-    import torch
-
-    model.eval()
-    pairs = [(q, w) for q in questions for w in F.windows(tok, q.question, [q.context])]
-    pairs.sort(key=lambda p: len(p[1].ids))
-    best: dict[str, F.SpanScore] = {}
-    with torch.inference_mode(), torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
-        for i in range(0, len(pairs), batch_size):
-            chunk = pairs[i : i + batch_size]
-            arrays = F.batch_arrays([w for _, w in chunk])
-            out = model(**{k: torch.from_numpy(v).to(device) for k, v in arrays.items()})
-            starts, ends = out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
-            for (q, w), s, e in zip(chunk, starts, ends, strict=True):
-                best[q.id] = F.merge(best.get(q.id), F.best_span(w, s, e))
-    return best
-
-
-def reader_metrics(questions: list[squad.SquadQuestion], spans: dict[str, F.SpanScore]) -> dict[str, float]:
-    """Official metrics with every question answered (threshold 0) and the best null threshold."""
-    preds = {q.id: q.context[spans[q.id].start : spans[q.id].end] for q in questions}
-    na = {q.id: spans[q.id].null - spans[q.id].score for q in questions}
-    return squad.evaluate(questions, preds, na)
-
 
 def recipe_of(args: argparse.Namespace) -> dict:
     """What decides the trained weights (a checkpoint is taken up only under the same recipe)."""
@@ -91,10 +66,8 @@ def pick_device(choice: str) -> str:
     return choice
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Train (or take up an interrupted run), evaluate on dev, save."""
-    from qa.neural.embedder import bf16_supported
-    from qa.neural.onnx import model_dir, quiet_offline
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The recipe and the run's options, with the data files checked."""
     from qa.neural.reader import model as shipped
 
     data = squad.datasets_dir()
@@ -142,11 +115,245 @@ def main(argv: list[str] | None = None) -> None:
                 f"SQuAD file {path} does not exist; get SQuAD 2.0 ({squad.SOURCE}) and pass {flag} FILE, "
                 "or set QA_DATASETS to the folder holding squad2/"
             )
+    return args
 
+
+@dataclass
+class TrainingData:
+    """What one run trains on and measures with."""
+
+    questions: list[squad.SquadQuestion]
+    unanswerable: int
+    negatives: int
+    swaps: int
+    items: list
+    """(window, start, end) for every training window."""
+    dev: list[squad.SquadQuestion]
+
+
+def load_data(args: argparse.Namespace, tok, rng: random.Random) -> TrainingData:
+    """The training windows (questions, negatives, name swaps) and the dev questions."""
+    questions, paragraphs = squad.load(args.data)
+    if args.limit:
+        questions = questions[: args.limit]
+    dev, _ = squad.load(args.dev)
+    if args.dev_limit:
+        dev = dev[: args.dev_limit]
+    negs = negatives(questions, paragraphs, rng, args.negatives) if args.negatives else []
+    swaps = perturbed(questions, paragraphs, rng) if args.perturbed else []
+    items = training_windows(tok, questions, paragraphs, negs + swaps)
+    unanswerable = sum(1 for q in questions if not q.answers)
+    return TrainingData(questions, unanswerable, len(negs), len(swaps), items, dev)
+
+
+class Run:
+    """One training run: the model, its optimizer and schedule, and where it stands."""
+
+    def __init__(self, args: argparse.Namespace, device: str, bf16: bool, batches_per_epoch: int) -> None:
+        import torch
+        from transformers import AutoConfig, AutoModelForQuestionAnswering
+
+        from qa.neural.onnx import model_dir
+
+        self.args, self.device, self.bf16 = args, device, bf16
+        config = AutoConfig.from_pretrained(str(model_dir()), local_files_only=True)
+        config.attention_probs_dropout_prob = 0.0
+        model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir()), config=config, local_files_only=True)
+        model.get_parameter(FROZEN).requires_grad_(False)
+        model.to(device)
+        self.model = model
+        params = [(n, q) for n, q in model.named_parameters() if q.requires_grad]
+        self.trained = [q for _, q in params]
+        decay = [q for n, q in params if not (n.endswith("bias") or "LayerNorm" in n)]
+        no_decay = [q for n, q in params if n.endswith("bias") or "LayerNorm" in n]
+        self.optim = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr
+        )
+        self.per_epoch = batches_per_epoch
+        self.total = total = max(1, int(batches_per_epoch * args.epochs))
+        warmup = max(1, total // 10)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.optim, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
+        )
+        self.step, self.seconds = 0, 0.0
+        self.curve: list[dict] = []
+        self.started = time.time()
+
+    def resume(self, state: dict) -> None:
+        """Take up a checkpoint's state."""
+        import torch
+
+        self.model.load_state_dict(state["model"], strict=False)
+        self.optim.load_state_dict(state["optim"])
+        self.sched.load_state_dict(state["sched"])
+        torch.set_rng_state(state["torch_rng"])
+        if self.device == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"])
+        self.step, self.seconds, self.curve = state["step"], state["seconds"], state["curve"]
+
+    def snapshot(self, recipe: dict) -> dict:
+        """Everything a resumed run needs to compute what an uninterrupted one would."""
+        import torch
+
+        return {
+            "recipe": recipe,
+            "step": self.step,
+            "seconds": self.minutes() * 60,
+            "curve": self.curve,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items() if k != FROZEN},
+            "optim": self.optim.state_dict(),
+            "sched": self.sched.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if self.device == "cuda" else None,
+        }
+
+    def minutes(self) -> float:
+        """Training time so far, this run and the ones it takes up."""
+        return (self.seconds + time.time() - self.started) / 60
+
+    def batches(self, items: list):
+        """The batches still to train on, in the order an uninterrupted run takes them: an
+        epoch's order depends on the seed and the epoch only."""
+        while self.step < self.total:
+            epoch, skip = divmod(self.step, self.per_epoch)
+            order = length_batches(items, self.args.batch, random.Random(self.args.seed * 1_000_003 + epoch))
+            for batch in order[skip:]:
+                if self.step >= self.total:
+                    return
+                yield batch
+
+    def train_on(self, batch: list) -> float:
+        """One optimizer step on ``batch``; returns its loss."""
+        import torch
+
+        device = self.device
+        arrays = F.batch_arrays([w for w, _, _ in batch])
+        inputs = {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=self.bf16):
+            out = self.model(
+                **inputs,
+                start_positions=torch.tensor([s for _, s, _ in batch], device=device),
+                end_positions=torch.tensor([e for _, _, e in batch], device=device),
+            )
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.trained, 1.0)
+        self.optim.step()
+        self.sched.step()
+        self.optim.zero_grad(set_to_none=True)
+        self.step += 1
+        return float(out.loss.item())
+
+    def measure(self, tok, dev: list[squad.SquadQuestion]) -> dict:
+        """A learning-curve point: dev reader-only metrics now."""
+        point = {
+            "batches": self.step,
+            "share": round(self.step / self.total, 3),
+            **rounded(reader_metrics(dev, predict(self.model, tok, dev, bf16=self.bf16, device=self.device))),
+        }
+        self.curve.append(point)
+        self.model.train()
+        return point
+
+
+def train(run: Run, data: TrainingData, tok, ckpt: Checkpoint, recipe: dict) -> bool:
+    """Train until the run is done (True), or stopped by a signal or ``--stop-after`` (False)
+    with a checkpoint saved; checkpoints every ``--checkpoint-minutes`` on the way."""
+    from tqdm import tqdm
+
+    args = run.args
+    curve_at = sorted({max(1, round(run.total * float(x))) for x in args.curve.split(",") if x.strip()} - {run.total})
+    stopping: list[int] = []
+
+    def stop(signum, frame):  # Ctrl+C, or SIGTERM (a session or machine shutting down)
+        stopping.append(signum)  # acted on between batches, where the state is whole
+
+    handlers = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    saved = time.time()
+    run.model.train()
+    bar = tqdm(total=run.total, initial=run.step, desc="training", unit="batch", dynamic_ncols=True)
+    try:
+        for batch in run.batches(data.items):
+            if stopping:
+                break
+            loss = run.train_on(batch)
+            bar.set_postfix(loss=f"{loss:.3f}", windows_s=f"{(bar.format_dict['rate'] or 0) * args.batch:.1f}")
+            bar.update(1)
+            if run.step in curve_at:
+                point = run.measure(tok, data.dev)
+                bar.write(
+                    f"dev after {point['share']:.0%}: HasAns F1 {point['HasAns_f1']:.1f}, "
+                    f"best F1 {point['best_f1']:.1f}, no-answer AUC {point['noans_auc']:.3f}"
+                )
+            if run.step < run.total and (
+                time.time() - saved > args.checkpoint_minutes * 60 or run.step == args.stop_after or stopping
+            ):
+                ckpt.save(run.snapshot(recipe))
+                saved = time.time()
+            if run.step == args.stop_after:
+                bar.close()
+                print(f"stopped after batch {run.step}; the checkpoint is in {ckpt.path}", flush=True)
+                return False
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    bar.close()
+    if stopping and run.step < run.total:
+        print(
+            f"\ninterrupted at batch {run.step} of {run.total}; `make reader` (the same options) takes it up "
+            f"from {ckpt.path}",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(130)
+    return True
+
+
+def finish(run: Run, data: TrainingData, tok) -> dict:
+    """Measure dev in fp32 and as shipped (fp16), write the weights and ``training.json``."""
+    import torch
+
+    from qa.neural.reader import model as shipped
+
+    args, model, device = run.args, run.model, run.device
+    minutes = run.minutes()
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items() if k != FROZEN}
+    print("evaluating on dev (each question on its own paragraph) ...", flush=True)
+    fp32 = reader_metrics(data.dev, predict(model, tok, data.dev, device=device))
+    model.load_state_dict({k: v.half().float() for k, v in state.items()}, strict=False)
+    fp16 = reader_metrics(data.dev, predict(model, tok, data.dev, device=device))
+    shipped.save(state, args.out)
+    record = {
+        "recipe": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if k not in ("stop_after", "fresh", "checkpoint")
+        },
+        "train_questions": len(data.questions),
+        "train_unanswerable": data.unanswerable,
+        "negatives": data.negatives,
+        "name_swapped": data.swaps,
+        "windows": len(data.items),
+        "batches": run.total,
+        "device": device,
+        "device_name": torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine(),
+        "bf16_autocast": run.bf16,
+        "minutes": round(minutes, 1),
+        "learning_curve": run.curve,
+        "dev_reader_only_fp32": rounded(fp32),
+        "dev_reader_only_fp16": rounded(fp16),
+    }
+    (args.out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train (or take up an interrupted run), evaluate on dev, save."""
+    from qa.neural.embedder import bf16_supported
+    from qa.neural.onnx import model_dir, quiet_offline
+
+    args = parse_args(argv)
     quiet_offline()
     import torch
-    from tqdm import tqdm
-    from transformers import AutoConfig, AutoModelForQuestionAnswering
 
     device = pick_device(args.device)
     torch.manual_seed(args.seed)
@@ -161,168 +368,21 @@ def main(argv: list[str] | None = None) -> None:
     state = ckpt.load(recipe)
 
     tok = F.load_reader_tokenizer(str(model_dir() / "tokenizer.json"), args.max_length, args.stride)
-    questions, paragraphs = squad.load(args.data)
-    if args.limit:
-        questions = questions[: args.limit]
-    dev, _ = squad.load(args.dev)
-    if args.dev_limit:
-        dev = dev[: args.dev_limit]
-    negs = negatives(questions, paragraphs, rng, args.negatives) if args.negatives else []
-    swaps = perturbed(questions, paragraphs, rng) if args.perturbed else []
-    items = training_windows(tok, questions, paragraphs, negs + swaps)
-    unanswerable = sum(1 for q in questions if not q.answers)
+    data = load_data(args, tok, rng)
     print(
-        f"{len(questions)} questions ({unanswerable} unanswerable), {len(negs)} negatives, {len(swaps)} name-swapped, "
-        f"{len(items)} windows; device {device}, bf16 {bf16}",
+        f"{len(data.questions)} questions ({data.unanswerable} unanswerable), {data.negatives} negatives, "
+        f"{data.swaps} name-swapped, {len(data.items)} windows; device {device}, bf16 {bf16}",
         flush=True,
     )
-
-    config = AutoConfig.from_pretrained(str(model_dir()), local_files_only=True)
-    config.attention_probs_dropout_prob = 0.0
-    model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir()), config=config, local_files_only=True)
-    model.get_parameter(FROZEN).requires_grad_(False)
-    model.to(device)
-    params = [(n, q) for n, q in model.named_parameters() if q.requires_grad]
-    decay = [q for n, q in params if not (n.endswith("bias") or "LayerNorm" in n)]
-    no_decay = [q for n, q in params if n.endswith("bias") or "LayerNorm" in n]
-    optim = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr
-    )
-    per_epoch = math.ceil(len(items) / args.batch)
-    total = max(1, int(per_epoch * args.epochs))
-    warmup = max(1, total // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
-    )
-    curve_at = sorted({max(1, round(total * float(x))) for x in args.curve.split(",") if x.strip()} - {total})
-
-    step, seconds, curve = 0, 0.0, []
+    run = Run(args, device, bf16, math.ceil(len(data.items) / args.batch))
     if state is not None:
-        model.load_state_dict(state["model"], strict=False)
-        optim.load_state_dict(state["optim"])
-        sched.load_state_dict(state["sched"])
-        torch.set_rng_state(state["torch_rng"])
-        if device == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"])
-        step, seconds, curve = state["step"], state["seconds"], state["curve"]
-        print(f"taking up the checkpoint {ckpt.path} at batch {step} of {total}", flush=True)
-
-    def snapshot() -> dict:
-        return {
-            "recipe": recipe,
-            "step": step,
-            "seconds": seconds + time.time() - started,
-            "curve": curve,
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items() if k != FROZEN},
-            "optim": optim.state_dict(),
-            "sched": sched.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state() if device == "cuda" else None,
-        }
-
-    stopping: list[int] = []
-
-    def stop(signum, frame):  # Ctrl+C, or SIGTERM (a session or machine shutting down)
-        stopping.append(signum)  # acted on between batches, where the state is whole
-
-    handlers = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    started = saved = time.time()
-    model.train()
-    bar = tqdm(total=total, initial=step, desc="training", unit="batch", dynamic_ncols=True)
-    try:
-        while step < total and not stopping:
-            epoch, skip = divmod(step, per_epoch)
-            # the order of an epoch's batches depends on the seed and the epoch only
-            for batch in length_batches(items, args.batch, random.Random(args.seed * 1_000_003 + epoch))[skip:]:
-                if step >= total or stopping:
-                    break
-                arrays = F.batch_arrays([w for w, _, _ in batch])
-                inputs = {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
-                with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
-                    out = model(
-                        **inputs,
-                        start_positions=torch.tensor([s for _, s, _ in batch], device=device),
-                        end_positions=torch.tensor([e for _, _, e in batch], device=device),
-                    )
-                out.loss.backward()
-                torch.nn.utils.clip_grad_norm_([q for _, q in params], 1.0)
-                optim.step()
-                sched.step()
-                optim.zero_grad(set_to_none=True)
-                step += 1
-                bar.set_postfix(
-                    loss=f"{out.loss.item():.3f}", windows_s=f"{(bar.format_dict['rate'] or 0) * args.batch:.1f}"
-                )
-                bar.update(1)
-                if step in curve_at:
-                    point = {
-                        "batches": step,
-                        "share": round(step / total, 3),
-                        **_rounded(reader_metrics(dev, predict(model, tok, dev, bf16=bf16, device=device))),
-                    }
-                    curve.append(point)
-                    bar.write(
-                        f"dev after {point['share']:.0%}: HasAns F1 {point['HasAns_f1']:.1f}, "
-                        f"best F1 {point['best_f1']:.1f}, no-answer AUC {point['noans_auc']:.3f}"
-                    )
-                    model.train()
-                if step < total and (
-                    time.time() - saved > args.checkpoint_minutes * 60 or step == args.stop_after or stopping
-                ):
-                    ckpt.save(snapshot())
-                    saved = time.time()
-                if step == args.stop_after:
-                    bar.close()
-                    print(f"stopped after batch {step}; the checkpoint is in {ckpt.path}", flush=True)
-                    return
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-    if stopping and step < total:
-        bar.close()
-        print(
-            f"\ninterrupted at batch {step} of {total}; `make reader` (the same options) takes it up from {ckpt.path}",
-            file=sys.stderr,
-            flush=True,
-        )
-        raise SystemExit(130)
-    bar.close()
-    minutes = (seconds + time.time() - started) / 60
-
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items() if k != FROZEN}
-    print("evaluating on dev (each question on its own paragraph) ...", flush=True)
-    fp32 = reader_metrics(dev, predict(model, tok, dev, device=device))
-    # what ships: fp16 storage
-    model.load_state_dict({k: v.half().float() for k, v in state.items()}, strict=False)
-    fp16 = reader_metrics(dev, predict(model, tok, dev, device=device))
-    shipped.save(state, args.out)
-    record = {
-        "recipe": {
-            k: (str(v) if isinstance(v, Path) else v)
-            for k, v in vars(args).items()
-            if k not in ("stop_after", "fresh", "checkpoint")
-        },
-        "train_questions": len(questions),
-        "train_unanswerable": unanswerable,
-        "negatives": len(negs),
-        "name_swapped": len(swaps),
-        "windows": len(items),
-        "batches": total,
-        "device": device,
-        "device_name": torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine(),
-        "bf16_autocast": bf16,
-        "minutes": round(minutes, 1),
-        "learning_curve": curve,
-        "dev_reader_only_fp32": _rounded(fp32),
-        "dev_reader_only_fp16": _rounded(fp16),
-    }
-    (args.out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+        run.resume(state)
+        print(f"taking up the checkpoint {ckpt.path} at batch {run.step} of {run.total}", flush=True)
+    if not train(run, data, tok, ckpt, recipe):
+        return
+    record = finish(run, data, tok)
     ckpt.remove()
     print(json.dumps(record, indent=2))
-
-
-def _rounded(metrics: dict) -> dict:
-    return {k: round(v, 4 if k == "noans_auc" else 2) for k, v in metrics.items()}
 
 
 def run(argv: list[str] | None = None) -> int:
