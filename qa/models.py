@@ -285,6 +285,9 @@ class IndexSettings(_Model):
     """Sentences shared by consecutive passages."""
     format: int
     """Version of the on-disk layout and of the ingest/chunking rules."""
+    store: str = "local"
+    """Where search lives: ``local`` (FAISS and BM25 files) or a Milvus (``milvus:PATH.db``,
+    ``http://HOST:PORT``): see ``qa.search.milvus``."""
 
 
 class SkippedFile(_Model):

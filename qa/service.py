@@ -39,6 +39,7 @@ from qa.store.refresh import (
     plan,
     refresh,
 )
+from qa.store.remote import milvus_for
 from qa.text import dates
 from qa.text.safe import counted
 
@@ -181,6 +182,7 @@ class QAService:
                 return self._data
             root = index_root(self.settings)
             wanted = index_settings(self.settings, self.embedder.model)
+            milvus_for(self.settings.store, self.settings.milvus_token, self.settings.milvus_database)
             current, why = self._data, None
             if current is None:
                 current, why = load_current(root, wanted, self.settings.corpus)

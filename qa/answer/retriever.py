@@ -65,8 +65,14 @@ class PassageRetriever:
         self.index = index
         self.analyze = analyze
 
-    def lexical_scores(self, terms: list[str]) -> np.ndarray:
-        """BM25 score of every passage for ``terms`` (zeros when none is in the vocabulary)."""
+    def lexical_scores(self, terms: list[str], articles: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every passage for ``terms`` (zeros when none is in the vocabulary; when
+        Milvus searches, only its best ``CANDIDATES``, of ``articles`` when given)."""
+        if self.index.remote is not None:
+            scores = np.zeros(len(self.index.passages), dtype=np.float32)
+            for p, v in self.index.remote.lexical(terms, CANDIDATES, articles).items():
+                scores[p] = v
+            return scores
         bm25 = self.index.bm25
         if bm25 is None:
             return np.zeros(len(self.index.passages), dtype=np.float32)
@@ -74,6 +80,8 @@ class PassageRetriever:
 
     def document_frequency(self, term: str) -> int:
         """In how many passages ``term`` occurs."""
+        if self.index.remote is not None:
+            return self.index.remote.document_frequency(term)
         return 0 if self.index.bm25 is None else self.index.bm25.document_frequency(term)
 
     def best_sentence_similarity(self, passages: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
@@ -89,6 +97,50 @@ class PassageRetriever:
             [(np.asarray(self.index.sentence_vectors[a:b], dtype=np.float32) @ query_vector).max() for a, b in bounds],
             dtype=np.float32,
         )
+
+    def dense_candidates(self, query_vector: np.ndarray, want: int, allowed: np.ndarray | None) -> list[int]:
+        """The ``want`` passages nearest the question: FAISS's (or Milvus's), or with ``allowed``,
+        the allowed passages scored exactly."""
+        if allowed is not None:
+            keep = np.flatnonzero(allowed)
+            sims = np.asarray(self.index.passage_vectors[keep], dtype=np.float32) @ query_vector.astype(np.float32)
+            return [int(keep[i]) for i in np.argsort(-sims)[:want]]
+        if self.index.remote is not None:
+            return [int(i) for i in self.index.remote.dense(query_vector, want)]
+        _, ids = self.index.faiss_index.search(query_vector.reshape(1, -1).astype(np.float32), want)
+        return [int(i) for i in ids[0] if i >= 0]
+
+    def lexical_all(self, terms: list[str], foreign: dict[str, frozenset[str]],
+                    allowed: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+        """The BM25 score of every passage (0 outside ``allowed``), the other-language names of
+        the countries the question names counted at ``FOREIGN_WEIGHT``; and those names' terms."""
+        articles = None
+        if allowed is not None and self.index.remote is not None:
+            articles = np.unique(np.asarray(self.index.passages[allowed, 0], dtype=np.int64))
+        lexical_all = self.lexical_scores(terms, articles)
+        remote = self.index.remote is not None  # Milvus: a name no passage holds simply matches nothing
+        extra = [t for t in foreign if t not in terms and (remote or self.document_frequency(t) > 0)]
+        if extra:
+            lexical_all = lexical_all + FOREIGN_WEIGHT * self.lexical_scores(extra, articles)
+        if allowed is not None:
+            lexical_all = np.where(allowed, lexical_all, 0.0).astype(np.float32)
+        return lexical_all, extra
+
+    def _score_remote(self, lexical_all: np.ndarray, cand: np.ndarray, terms: list[str],
+                      extra: list[str]) -> np.ndarray:
+        """``lexical_all`` with the exact BM25 score of every candidate that Milvus's best did not hold."""
+        remote = self.index.remote
+        assert remote is not None
+        missing = cand[lexical_all[cand] == 0]
+        if not len(missing):
+            return lexical_all
+        scores = lexical_all.copy()
+        for p, v in remote.lexical(terms, len(missing), pids=missing).items():
+            scores[p] += v
+        if extra:
+            for p, v in remote.lexical(extra, len(missing), pids=missing).items():
+                scores[p] += FOREIGN_WEIGHT * v
+        return scores
 
     def foreign_terms(self, question: str, terms: list[str]) -> dict[str, frozenset[str]]:
         """The terms of the other-language names of the countries ``question`` names, each with
@@ -115,26 +167,16 @@ class PassageRetriever:
         want = min(n, CANDIDATES)
         candidates: set[int] = set()
         if mode in ("dense", "hybrid"):
-            if allowed is None:
-                _, ids = self.index.faiss_index.search(query_vector.reshape(1, -1).astype(np.float32), want)
-                candidates.update(int(i) for i in ids[0] if i >= 0)
-            else:  # only some articles: score the allowed passages exactly
-                keep = np.flatnonzero(allowed)
-                sims = np.asarray(self.index.passage_vectors[keep], dtype=np.float32) @ query_vector.astype(np.float32)
-                top = np.argsort(-sims)[:want]
-                candidates.update(int(keep[i]) for i in top)
-        lexical_all = self.lexical_scores(terms)  # every mode reports BM25 scores
-        extra = [t for t in foreign if t not in terms and self.document_frequency(t) > 0]
-        if extra:
-            lexical_all = lexical_all + FOREIGN_WEIGHT * self.lexical_scores(extra)
-        if allowed is not None:
-            lexical_all = np.where(allowed, lexical_all, 0.0).astype(np.float32)
+            candidates.update(self.dense_candidates(query_vector, want, allowed))
+        lexical_all, extra = self.lexical_all(terms, foreign, allowed)  # every mode reports BM25 scores
         if mode in ("lexical", "hybrid"):
             top = np.argpartition(-lexical_all, want - 1)[:want] if want < n else np.arange(n)
             candidates.update(int(i) for i in top if lexical_all[i] > 0)
             if mode == "lexical" and not candidates:
                 candidates.update(int(i) for i in top if allowed is None or allowed[i])
         cand = np.array(sorted(candidates), dtype=np.int64)
+        if self.index.remote is not None:  # Milvus gave the best passages' BM25 scores: score the others
+            lexical_all = self._score_remote(lexical_all, cand, terms, extra)
         dense = np.asarray(self.index.passage_vectors[cand], dtype=np.float32) @ query_vector.astype(np.float32)
         lexical = lexical_all[cand]
         lexical_max = float(lexical_all.max()) if len(lexical_all) else 0.0

@@ -107,6 +107,7 @@ def service_for(args: argparse.Namespace, **extra: Any) -> QAService:
     overrides = {
         "corpus": getattr(args, "corpus", None),
         "index": getattr(args, "index", None),
+        "store": getattr(args, "store", None),
         "rebuild": getattr(args, "rebuild", None),
         **extra,
     }

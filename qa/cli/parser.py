@@ -41,6 +41,12 @@ def _shared_options() -> tuple[Parser, Parser, Parser]:
     common = Parser(add_help=False)
     common.add_argument("--corpus", metavar="DIR", help="folder of articles (default: seeds/, or $QA_CORPUS)")
     common.add_argument("--index", metavar="DIR", help="folder of indexes (default: embeddings/, or $QA_INDEX)")
+    common.add_argument(
+        "--store",
+        metavar="STORE",
+        help="where search lives: local (default), milvus:PATH.db (Milvus Lite) or milvus://HOST:19530 "
+        "(a Milvus server; token in $QA_MILVUS_TOKEN), or $QA_STORE",
+    )
     reading = Parser(add_help=False)
     reading.add_argument("--no-rebuild", dest="rebuild", action="store_false", default=None,
                          help="fail instead of building or refreshing a missing, stale or damaged index")

@@ -39,8 +39,10 @@ from qa.errors import IndexStoreError
 from qa.models import Article, IndexedArticle, IndexManifest, IndexSettings, Passage, SkippedFile
 from qa.search.dense import build_faiss, read_faiss
 from qa.search.lexical import LexicalIndex, bm25_document, build_bm25
+from qa.search.milvus import MilvusSearch, collection_names
 from qa.search.terms import TermAnalyzer
 from qa.store.lock import write_failure
+from qa.store.remote import drop_quietly, milvus_for, open_collection, switch_alias, write_collection
 from qa.text.files import fsync_dir, write_atomic
 
 FORMAT = 7
@@ -87,6 +89,8 @@ class IndexData:
     faiss_index: Any
     bm25: LexicalIndex | None
     path: Path | None = None
+    remote: MilvusSearch | None = None
+    """The Milvus collection that searches this generation (the ``milvus`` store), else None."""
     _texts: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -160,9 +164,14 @@ def write_generation(
         tmp.mkdir(parents=True)
     except OSError as exc:
         raise write_failure(root, exc) from None
+    milvus = milvus_for(settings.store)
+    collection = collection_names(root.name, name)[1]
     try:
         sent_arr, pass_arr, indexed = _write_arrays(tmp, parts, dim)
-        index_type = _write_search(tmp, parts, analyze, dim)
+        index_type = _write_search(tmp, parts, analyze, dim) if milvus is None else "milvus"
+        if milvus is not None:
+            write_collection(milvus, collection, pass_arr, _terms(parts, analyze), _passage_vectors(parts, dim),
+                             settings)
         files = _checksums(tmp)
         manifest = IndexManifest(
             settings=settings,
@@ -186,13 +195,16 @@ def write_generation(
         except IndexStoreError:  # a damaged pointer is what this write repairs
             previous = None
         write_atomic(root / "CURRENT", name.encode())
-    except OSError as exc:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise write_failure(root, exc) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        drop_quietly(milvus, collection)
+        if isinstance(exc, OSError):
+            raise write_failure(root, exc) from None
         raise
-    _remove_old_generations(root, keep={name, previous.name if previous else name})
+    keep = {name, previous.name if previous else name}
+    if milvus is not None:
+        switch_alias(milvus, root.name, collection, keep)
+    _remove_old_generations(root, keep=keep)
     return final
 
 
@@ -232,6 +244,12 @@ def _write_arrays(
 def _passage_vectors(parts: list[ArticleParts], dim: int) -> np.ndarray:
     pvec = np.concatenate([p.passage_vectors for p in parts]) if parts else np.zeros((0, dim))
     return np.ascontiguousarray(pvec, dtype=np.float32).reshape(-1, dim)
+
+
+def _terms(parts: list[ArticleParts], analyze: TermAnalyzer) -> list[str]:
+    """Every passage's BM25 terms (its title's and its own), whitespace-joined."""
+    return [" ".join(bm25_document(p.article.title, p.text[int(s) : int(e)], analyze))
+            for p in parts for s, e, _, _ in p.passages]
 
 
 def _write_search(tmp: Path, parts: list[ArticleParts], analyze: TermAnalyzer, dim: int) -> str:
@@ -316,7 +334,8 @@ def verify_files(generation: Path, manifest: IndexManifest) -> None:
     and again whenever a file's size, modification time or inode changes; the stamp of the last
     good check is kept beside the files (when the folder is writable).
     """
-    missing = [n for n in DATA_FILES if n not in manifest.files]
+    needed = [n for n in DATA_FILES if not (n == "passages.faiss" and manifest.index_type == "milvus")]
+    missing = [n for n in needed if n not in manifest.files]
     if missing:
         raise IndexStoreError(f"the manifest in {generation} does not list {missing[0]}; run `qa index --rebuild`")
     try:
@@ -364,9 +383,11 @@ def load_generation(generation: Path, manifest: IndexManifest | None = None, ver
             sentence_vectors=arr("sentence_vectors.npy"),
             texts_blob=texts,
             text_offsets=np.load(generation / "text_offsets.npy", allow_pickle=False),
-            faiss_index=read_faiss(generation / "passages.faiss", manifest.index_type),
+            faiss_index=None if manifest.index_type == "milvus" else read_faiss(
+                generation / "passages.faiss", manifest.index_type),
             bm25=bm25,
             path=generation,
+            remote=open_collection(generation, manifest) if manifest.index_type == "milvus" else None,
         )
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise IndexStoreError(f"the index in {generation} cannot be loaded ({exc}); run `qa index --rebuild`") from None

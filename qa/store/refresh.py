@@ -29,6 +29,7 @@ from qa.store.generations import (
     write_generation,
 )
 from qa.store.lock import check_writable, write_lock
+from qa.store.remote import milvus_for
 from qa.store.resume import clear_pending, load_pending, save_pending
 
 Progress = Callable[[str, int, int], None]
@@ -44,6 +45,7 @@ def index_settings(settings: Settings, model: str) -> IndexSettings:
         passage_tokens=settings.passage_tokens,
         overlap_sentences=settings.overlap_sentences,
         format=FORMAT,
+        store=settings.store,
     )
 
 
@@ -331,6 +333,7 @@ def refresh(
     started = time.perf_counter()
     root = index_root(settings)
     wanted = index_settings(settings, embedder.model)
+    milvus_for(settings.store, settings.milvus_token, settings.milvus_database)  # errors before any work
     with write_lock(root, wait=settings.lock_wait, on_wait=on_wait):
         check_writable(root)
         current, why = (None, None) if rebuild else load_current(root, wanted, settings.corpus)

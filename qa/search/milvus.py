@@ -1,0 +1,208 @@
+"""Passage search in Milvus: dense vectors and BM25 (Milvus's built-in function) in one collection.
+
+The ``milvus`` store (``--store milvus:PATH.db`` for Milvus Lite, ``--store milvus://HOST:19530``
+or ``https://…`` for a server or cluster) keeps what search needs in Milvus, and the local
+generation keeps the rest (texts, passage and sentence offsets, vectors for exact rescoring).
+
+One collection per index generation, named after the corpus and the generation, and an alias per
+corpus that names the current one: a reader opens the collection its generation's manifest names,
+so it never sees a half-built one, and the alias is what other tools follow. Schema:
+
+    pid      INT64 primary key   the passage's number in its generation
+    article  INT64               the article's number (filters: only some articles)
+    terms    VARCHAR             the passage's BM25 terms (our analyzer: stems, stopwords, title
+                                 terms), whitespace-joined, read by Milvus's standard tokenizer
+    sparse   SPARSE_FLOAT_VECTOR BM25 function output (k1 1.5, b 0.75, as bm25s)
+    dense    FLOAT_VECTOR(dim)   the passage's embedding, HNSW, inner product
+
+pymilvus (and milvus-lite for files) come with the ``milvus`` extra and are imported only here,
+only for this store.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.config import StoreSpec
+from qa.errors import IndexStoreError
+
+BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}
+HNSW_PARAMS = {"M": 16, "efConstruction": 200}
+BUILT_BY = "qa.built_by"
+"""The collection property that records the model and chunking it was built with."""
+BATCH = 2_000
+"""Rows per insert."""
+EXTRA = "the milvus store needs the Milvus extra: pip install 'qa[milvus]' (pymilvus, milvus-lite)"
+
+
+def collection_names(corpus_key: str, generation: str) -> tuple[str, str]:
+    """The corpus's alias and the collection of one of its generations (letters, digits and _)."""
+    alias = "qa_" + re.sub(r"\W", "_", corpus_key)
+    return alias, alias + "__" + re.sub(r"\W", "_", generation)
+
+
+def _message(exc: BaseException) -> str:
+    return str(getattr(exc, "message", "") or exc).strip().splitlines()[0][:200]
+
+
+class Milvus:
+    """A connection to the Milvus of a ``StoreSpec``, with qa's errors for what goes wrong."""
+
+    def __init__(self, spec: StoreSpec, token: str | None = None, database: str | None = None,
+                 timeout: float = 10.0) -> None:
+        try:
+            from pymilvus import MilvusClient
+        except ImportError:
+            raise IndexStoreError(EXTRA) from None
+        for name in ("pymilvus", "milvus_lite"):  # their errors reach the user as one line of ours
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        self.spec = spec
+        if spec.kind == "lite":
+            import importlib.util
+
+            if importlib.util.find_spec("milvus_lite") is None:  # pymilvus starts it for .db URIs
+                raise IndexStoreError(EXTRA)
+            Path(spec.uri).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.client = MilvusClient(uri=spec.uri, token=token or "", db_name=database or "", timeout=timeout)
+        except Exception as exc:  # pymilvus raises its own and gRPC's errors
+            raise IndexStoreError(self._why(exc)) from None
+
+    def _why(self, exc: BaseException) -> str:
+        text = _message(exc)
+        if self.spec.kind == "lite":
+            if "lock" in text.lower() or "ConnectionConfigException" in type(exc).__name__ or not text:
+                return (f"the Milvus Lite file {self.spec.uri} cannot be opened ({text or 'it is in use'}); "
+                        "another qa process may hold it: close it, or use a Milvus server for several users")
+            return f"the Milvus Lite file {self.spec.uri} cannot be opened ({text})"
+        low = text.lower()
+        if "auth" in low or "token" in low or "credential" in low or "permission" in low:
+            return f"Milvus at {self.spec.uri} refused the token ({text}); set QA_MILVUS_TOKEN to a valid one"
+        return (f"cannot reach Milvus at {self.spec.uri} ({text}); check that the server runs and the address, "
+                "or use --store local")
+
+    def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` with Milvus's errors reported as one line."""
+        try:
+            return fn(*args, **kwargs)
+        except IndexStoreError:
+            raise
+        except Exception as exc:
+            raise IndexStoreError(f"Milvus at {self.spec.name}: {what} failed ({_message(exc)})") from None
+
+    # ------------------------------------------------------------------ writing
+
+    def create(self, name: str, dim: int, built_by: str) -> None:
+        """A new, empty passage collection ``name`` (an old one of that name is dropped) that
+        records ``built_by`` (the model and chunking) as its property ``qa.built_by``."""
+        from pymilvus import DataType, Function, FunctionType
+
+        c = self.client
+        if self.call("listing collections", c.has_collection, name):
+            self.call("dropping a collection", c.drop_collection, name)
+        schema = c.create_schema(auto_id=False, description="qa passages")
+        schema.add_field("pid", DataType.INT64, is_primary=True)
+        schema.add_field("article", DataType.INT64)
+        schema.add_field("terms", DataType.VARCHAR, max_length=65_535, enable_analyzer=True,
+                         analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]})
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["terms"], output_field_names=["sparse"]))
+        index = c.prepare_index_params()
+        index.add_index(field_name="dense", index_type="HNSW", metric_type="IP", params=HNSW_PARAMS)
+        index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                        params=BM25_PARAMS)
+        self.call("creating a collection", c.create_collection, name, schema=schema, index_params=index,
+                  properties={BUILT_BY: built_by})
+
+    def insert(self, name: str, pids: np.ndarray, articles: np.ndarray, terms: list[str],
+               vectors: np.ndarray) -> None:
+        """Rows for passages ``pids`` (in batches), then flushed and loaded for search."""
+        for a in range(0, len(pids), BATCH):
+            rows = [
+                {"pid": int(p), "article": int(r), "terms": t[:65_000], "dense": v.tolist()}
+                for p, r, t, v in zip(pids[a : a + BATCH], articles[a : a + BATCH], terms[a : a + BATCH],
+                                      vectors[a : a + BATCH], strict=True)
+            ]
+            self.call("inserting passages", self.client.insert, name, rows)
+        self.call("flushing", self.client.flush, name)
+        self.call("loading a collection", self.client.load_collection, name)
+
+    def point_alias(self, alias: str, name: str) -> None:
+        """Make ``alias`` name collection ``name`` (atomically, when it named another)."""
+        c = self.client
+        if alias in self.call("listing aliases", c.list_aliases).get("aliases", []):
+            self.call("switching an alias", c.alter_alias, name, alias)
+        else:
+            self.call("creating an alias", c.create_alias, name, alias)
+
+    def drop_generations(self, alias: str, keep: set[str]) -> None:
+        """Drop the corpus's collections other than ``keep`` (those of removed generations, and
+        those a crashed writer left)."""
+        for name in self.call("listing collections", self.client.list_collections):
+            if name.startswith(alias + "__") and name not in keep:
+                self.call("dropping a collection", self.client.drop_collection, name)
+
+    # ------------------------------------------------------------------ reading
+
+    def rows(self, name: str) -> int:
+        """How many passages collection ``name`` holds (-1 when it does not exist)."""
+        if not self.call("listing collections", self.client.has_collection, name):
+            return -1
+        stats = self.call("reading a collection", self.client.get_collection_stats, name)
+        return int(stats.get("row_count", 0))
+
+    def built_by(self, name: str) -> str:
+        """What collection ``name`` records of how it was built ("" when nothing)."""
+        info = self.call("reading a collection", self.client.describe_collection, name)
+        return str((info.get("properties") or {}).get(BUILT_BY, ""))
+
+
+def _filter(articles: np.ndarray | None, pids: np.ndarray | None = None) -> str:
+    parts = []
+    if articles is not None:
+        parts.append(f"article in [{', '.join(str(int(a)) for a in articles)}]")
+    if pids is not None:
+        parts.append(f"pid in [{', '.join(str(int(p)) for p in pids)}]")
+    return " and ".join(parts)
+
+
+class MilvusSearch:
+    """Search of one generation's collection."""
+
+    def __init__(self, milvus: Milvus, name: str) -> None:
+        self.milvus = milvus
+        self.name = name
+        self.milvus.call("loading a collection", milvus.client.load_collection, name)
+
+    def dense(self, query: np.ndarray, k: int, articles: np.ndarray | None = None) -> np.ndarray:
+        """The ``k`` passages nearest to ``query`` (of ``articles`` only, when given)."""
+        hits = self.milvus.call(
+            "searching", self.milvus.client.search, self.name, data=[query.astype(np.float32).tolist()],
+            anns_field="dense", limit=k, filter=_filter(articles), output_fields=["pid"],
+            search_params={"metric_type": "IP", "params": {"ef": max(64, k)}},
+        )
+        return np.array([int(h["pid"]) for h in hits[0]], dtype=np.int64)
+
+    def lexical(self, terms: list[str], k: int, articles: np.ndarray | None = None,
+                pids: np.ndarray | None = None) -> dict[int, float]:
+        """BM25 scores of the best ``k`` passages for ``terms`` (of ``articles`` or ``pids`` only,
+        when given); passages that match no term are left out."""
+        if not terms or (pids is not None and not len(pids)):
+            return {}
+        hits = self.milvus.call(
+            "searching", self.milvus.client.search, self.name, data=[" ".join(terms)], anns_field="sparse",
+            limit=k, filter=_filter(articles, pids), output_fields=["pid"], search_params={"metric_type": "BM25"},
+        )
+        # Milvus Lite reports BM25 as a distance (its negative), a server as a score
+        return {int(h["pid"]): abs(float(h["distance"])) for h in hits[0] if h["distance"]}
+
+    def document_frequency(self, term: str) -> int:
+        """In how many passages ``term`` occurs (counted up to Milvus's search limit, 16,384)."""
+        return len(self.lexical([term], 16_384))
