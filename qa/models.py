@@ -322,6 +322,8 @@ class IndexManifest(_Model):
     """The FAISS index type used for passages (e.g. ``Flat``)."""
     encoder: str
     """How the passage vectors were computed (e.g. ``torch-bf16``), for the record."""
+    collection: str | None = None
+    """The Milvus collection that searches this generation (the ``milvus`` store), else None."""
     skipped: list[SkippedFile] = []
     """Files that held no article when this generation was written: while their size and time
     stay the same, checking whether the index is current does not read them again."""

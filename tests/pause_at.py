@@ -7,7 +7,9 @@ here, so the product carries no test hook:
 - ``batch``: one embedded batch is kept in ``.pending/``;
 - ``writing``: a new generation's files are written, not yet checked or named in a manifest;
 - ``renamed``: the new generation is in place, CURRENT still names the old one;
-- ``switched``: CURRENT names the new one, the old ones are not yet removed.
+- ``switched``: CURRENT names the new one, the old ones are not yet removed;
+- ``milvus-deleted``: a refresh with the milvus store deleted the changed articles' rows from its
+  collection and has not written their new ones.
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ def main() -> int:
         _wrap(os, "rename", after=True, when=lambda src, dst: Path(src).name.startswith(".tmp-g-"), pause=pause)
     elif point == "switched":
         _wrap(generations, "_remove_old_generations", before=True, pause=pause)
+    elif point == "milvus-deleted":
+        from qa.search.milvus import Milvus
+
+        _wrap(Milvus, "delete_articles", after=True, pause=pause)
     else:
         raise SystemExit(f"unknown point {point!r}")
     return qa_main(args)

@@ -4,12 +4,16 @@ The ``milvus`` store (``--store milvus:PATH.db`` for Milvus Lite, ``--store milv
 or ``https://…`` for a server or cluster) keeps what search needs in Milvus, and the local
 generation keeps the rest (texts, passage and sentence offsets, vectors for exact rescoring).
 
-One collection per index generation, named after the corpus and the generation, and an alias per
-corpus that names the current one: a reader opens the collection its generation's manifest names,
-so it never sees a half-built one, and the alias is what other tools follow. Schema:
+One collection per corpus build, named after the corpus and the generation that built it, and an
+alias per corpus that names the current one. A refresh deletes the rows of changed and removed
+articles and upserts those of added and changed ones in place; a rebuild (``qa index --rebuild``,
+another model or chunking) fills a new collection and then switches the alias, so a reader never
+sees a half-built one. Rows are keyed by article and position, not by generation, so they outlive
+the refreshes that leave their article alone. Schema:
 
-    pid      INT64 primary key   the passage's number in its generation
-    article  INT64               the article's number (filters: only some articles)
+    key      INT64 primary key   article key << 20 | the passage's position in its article
+    akey     INT64               article key: 43 bits of the SHA-256 of the article's source
+                                 (deletes and "only these articles" filters)
     terms    VARCHAR             the passage's BM25 terms (our analyzer: stems, stopwords, title
                                  terms), whitespace-joined, read by Milvus's standard tokenizer
     sparse   SPARSE_FLOAT_VECTOR BM25 function output (k1 1.5, b 0.75, as bm25s)
@@ -21,6 +25,7 @@ only for this store.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from pathlib import Path
@@ -106,8 +111,8 @@ class Milvus:
         if self.call("listing collections", c.has_collection, name):
             self.call("dropping a collection", c.drop_collection, name)
         schema = c.create_schema(auto_id=False, description="qa passages")
-        schema.add_field("pid", DataType.INT64, is_primary=True)
-        schema.add_field("article", DataType.INT64)
+        schema.add_field("key", DataType.INT64, is_primary=True)
+        schema.add_field("akey", DataType.INT64)
         schema.add_field("terms", DataType.VARCHAR, max_length=65_535, enable_analyzer=True,
                          analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]})
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
@@ -121,18 +126,24 @@ class Milvus:
         self.call("creating a collection", c.create_collection, name, schema=schema, index_params=index,
                   properties={BUILT_BY: built_by})
 
-    def insert(self, name: str, pids: np.ndarray, articles: np.ndarray, terms: list[str],
+    def insert(self, name: str, keys: np.ndarray, akeys: np.ndarray, terms: list[str],
                vectors: np.ndarray) -> None:
-        """Rows for passages ``pids`` (in batches), then flushed and loaded for search."""
-        for a in range(0, len(pids), BATCH):
+        """Rows for passages ``keys`` (in batches; their articles' old rows deleted first), then
+        flushed and loaded for search."""
+        for a in range(0, len(keys), BATCH):
             rows = [
-                {"pid": int(p), "article": int(r), "terms": t[:65_000], "dense": v.tolist()}
-                for p, r, t, v in zip(pids[a : a + BATCH], articles[a : a + BATCH], terms[a : a + BATCH],
+                {"key": int(p), "akey": int(r), "terms": t[:65_000], "dense": v.tolist()}
+                for p, r, t, v in zip(keys[a : a + BATCH], akeys[a : a + BATCH], terms[a : a + BATCH],
                                       vectors[a : a + BATCH], strict=True)
             ]
-            self.call("inserting passages", self.client.insert, name, rows)
+            self.call("writing passages", self.client.insert, name, rows)
         self.call("flushing", self.client.flush, name)
         self.call("loading a collection", self.client.load_collection, name)
+
+    def delete_articles(self, name: str, akeys: list[int]) -> None:
+        """Delete the rows of the articles ``akeys``."""
+        for a in range(0, len(akeys), BATCH):
+            self.call("deleting passages", self.client.delete, name, filter=_in("akey", akeys[a : a + BATCH]))
 
     def point_alias(self, alias: str, name: str) -> None:
         """Make ``alias`` name collection ``name`` (atomically, when it named another)."""
@@ -164,31 +175,60 @@ class Milvus:
         return str((info.get("properties") or {}).get(BUILT_BY, ""))
 
 
-def _filter(articles: np.ndarray | None, pids: np.ndarray | None = None) -> str:
-    parts = []
-    if articles is not None:
-        parts.append(f"article in [{', '.join(str(int(a)) for a in articles)}]")
-    if pids is not None:
-        parts.append(f"pid in [{', '.join(str(int(p)) for p in pids)}]")
-    return " and ".join(parts)
+def article_key(source: str) -> int:
+    """An article's key: 43 bits of the SHA-256 of its source (collisions: 1 in 2^43 a pair)."""
+    return int.from_bytes(hashlib.sha256(source.encode("utf-8")).digest()[:8], "big") >> 21
+
+
+def _in(field: str, values: Any) -> str:
+    return f"{field} in [{', '.join(str(int(v)) for v in values)}]"
 
 
 class MilvusSearch:
-    """Search of one generation's collection."""
+    """Search of one collection for one generation: rows are found by key and given back as the
+    generation's passage numbers (rows of articles the generation does not hold are left out)."""
 
-    def __init__(self, milvus: Milvus, name: str) -> None:
+    def __init__(self, milvus: Milvus, name: str, sources: list[str], first: np.ndarray, counts: np.ndarray) -> None:
+        """``sources``, ``first`` and ``counts``: each article's source, its first passage's number
+        and its number of passages, in the generation."""
         self.milvus = milvus
         self.name = name
+        self.akeys = np.array([article_key(s) for s in sources], dtype=np.int64)
+        self._article = {int(k): i for i, k in enumerate(self.akeys)}
+        self.first, self.counts = first, counts
+        self._passage_article = np.repeat(np.arange(len(sources)), counts)
         self.milvus.call("loading a collection", milvus.client.load_collection, name)
+
+    def pids(self, keys: list[int]) -> list[int]:
+        """The passage numbers of row keys, in order (keys this generation does not hold dropped)."""
+        out = []
+        for key in keys:
+            article = self._article.get(key >> 20)
+            if article is not None and (n := key & 0xFFFFF) < self.counts[article]:
+                out.append(int(self.first[article]) + n)
+        return out
+
+    def keys(self, pids: np.ndarray) -> np.ndarray:
+        """The row keys of passage numbers."""
+        articles = self._passage_article[pids]
+        return (self.akeys[articles] << 20) | (pids - self.first[articles])
+
+    def _filter(self, articles: np.ndarray | None, pids: np.ndarray | None = None) -> str:
+        parts = []
+        if articles is not None:
+            parts.append(_in("akey", self.akeys[articles]))
+        if pids is not None:
+            parts.append(_in("key", self.keys(pids)))
+        return " and ".join(parts)
 
     def dense(self, query: np.ndarray, k: int, articles: np.ndarray | None = None) -> np.ndarray:
         """The ``k`` passages nearest to ``query`` (of ``articles`` only, when given)."""
         hits = self.milvus.call(
             "searching", self.milvus.client.search, self.name, data=[query.astype(np.float32).tolist()],
-            anns_field="dense", limit=k, filter=_filter(articles), output_fields=["pid"],
+            anns_field="dense", limit=k, filter=self._filter(articles), output_fields=["key"],
             search_params={"metric_type": "IP", "params": {"ef": max(64, k)}},
         )
-        return np.array([int(h["pid"]) for h in hits[0]], dtype=np.int64)
+        return np.array(self.pids([int(h["key"]) for h in hits[0]]), dtype=np.int64)
 
     def lexical(self, terms: list[str], k: int, articles: np.ndarray | None = None,
                 pids: np.ndarray | None = None) -> dict[int, float]:
@@ -198,10 +238,11 @@ class MilvusSearch:
             return {}
         hits = self.milvus.call(
             "searching", self.milvus.client.search, self.name, data=[" ".join(terms)], anns_field="sparse",
-            limit=k, filter=_filter(articles, pids), output_fields=["pid"], search_params={"metric_type": "BM25"},
+            limit=k, filter=self._filter(articles, pids), output_fields=["key"], search_params={"metric_type": "BM25"},
         )
         # Milvus Lite reports BM25 as a distance (its negative), a server as a score
-        return {int(h["pid"]): abs(float(h["distance"])) for h in hits[0] if h["distance"]}
+        found = [(int(h["key"]), abs(float(h["distance"]))) for h in hits[0] if h["distance"]]
+        return {p: v for (key, v) in found for p in self.pids([key])}
 
     def document_frequency(self, term: str) -> int:
         """In how many passages ``term`` occurs (counted up to Milvus's search limit, 16,384)."""

@@ -39,10 +39,10 @@ from qa.errors import IndexStoreError
 from qa.models import Article, IndexedArticle, IndexManifest, IndexSettings, Passage, SkippedFile
 from qa.search.dense import build_faiss, read_faiss
 from qa.search.lexical import LexicalIndex, bm25_document, build_bm25
-from qa.search.milvus import MilvusSearch, collection_names
+from qa.search.milvus import MilvusSearch
 from qa.search.terms import TermAnalyzer
 from qa.store.lock import write_failure
-from qa.store.remote import drop_quietly, milvus_for, open_collection, switch_alias, write_collection
+from qa.store.remote import drop_quietly, milvus_for, open_collection, store_key, switch_alias, write_collection
 from qa.text.files import fsync_dir, write_atomic
 
 FORMAT = 7
@@ -154,9 +154,12 @@ def write_generation(
     encoder: str,
     analyze: TermAnalyzer,
     skipped: list[SkippedFile] | None = None,
+    before: IndexManifest | None = None,
+    fresh: set[str] | None = None,
 ) -> Path:
     """Write a complete generation from ``parts`` (and the files that held no article) and make
-    it current; returns its folder."""
+    it current; returns its folder. With the milvus store, the generation ``before``'s
+    collection is updated in place (``fresh``: the sources embedded anew), else a new one filled."""
     dim = settings.dim
     name = f"g-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
     tmp = root / f".tmp-{name}"
@@ -165,13 +168,14 @@ def write_generation(
     except OSError as exc:
         raise write_failure(root, exc) from None
     milvus = milvus_for(settings.store)
-    collection = collection_names(root.name, name)[1]
+    collection = None
     try:
         sent_arr, pass_arr, indexed = _write_arrays(tmp, parts, dim)
         index_type = _write_search(tmp, parts, analyze, dim) if milvus is None else "milvus"
         if milvus is not None:
-            write_collection(milvus, collection, pass_arr, _terms(parts, analyze), _passage_vectors(parts, dim),
-                             settings)
+            sources = [p.article.source for p in parts]
+            collection = write_collection(milvus, store_key(root), name, sources, pass_arr, _terms(parts, analyze),
+                                          _passage_vectors(parts, dim), settings, before, fresh)
         files = _checksums(tmp)
         manifest = IndexManifest(
             settings=settings,
@@ -183,29 +187,38 @@ def write_generation(
             files=files,
             index_type=index_type,
             encoder=encoder,
+            collection=collection,
             skipped=skipped or [],
         )
         write_atomic(tmp / "manifest.json", manifest.model_dump_json(indent=1).encode())
-        fsync_dir(tmp)
-        final = root / name
-        os.rename(tmp, final)
-        fsync_dir(root)
-        try:
-            previous = current_generation(root)
-        except IndexStoreError:  # a damaged pointer is what this write repairs
-            previous = None
-        write_atomic(root / "CURRENT", name.encode())
+        final, previous = _publish(tmp, root, name)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        drop_quietly(milvus, collection)
+        if collection != (before.collection if before else None):  # a new one, not yet in use
+            drop_quietly(milvus, collection)
         if isinstance(exc, OSError):
             raise write_failure(root, exc) from None
         raise
-    keep = {name, previous.name if previous else name}
-    if milvus is not None:
-        switch_alias(milvus, root.name, collection, keep)
-    _remove_old_generations(root, keep=keep)
+    if milvus is not None and collection is not None:
+        kept = {before.collection} if before and before.collection else set()
+        switch_alias(milvus, store_key(root), collection, kept)
+    _remove_old_generations(root, keep={name, previous.name if previous else name})
     return final
+
+
+def _publish(tmp: Path, root: Path, name: str) -> tuple[Path, Path | None]:
+    """Rename the written generation into place, then point CURRENT at it; returns its folder and
+    the generation CURRENT named before."""
+    fsync_dir(tmp)
+    final = root / name
+    os.rename(tmp, final)
+    fsync_dir(root)
+    try:
+        previous = current_generation(root)
+    except IndexStoreError:  # a damaged pointer is what this write repairs
+        previous = None
+    write_atomic(root / "CURRENT", name.encode())
+    return final, previous
 
 
 def _write_arrays(
@@ -387,7 +400,7 @@ def load_generation(generation: Path, manifest: IndexManifest | None = None, ver
                 generation / "passages.faiss", manifest.index_type),
             bm25=bm25,
             path=generation,
-            remote=open_collection(generation, manifest) if manifest.index_type == "milvus" else None,
+            remote=open_collection(manifest) if manifest.index_type == "milvus" else None,
         )
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise IndexStoreError(f"the index in {generation} cannot be loaded ({exc}); run `qa index --rebuild`") from None

@@ -15,7 +15,7 @@ from qa.config import Settings
 from qa.corpus import ingest
 from qa.corpus import passages as chunking
 from qa.errors import CorpusError, IndexStoreError
-from qa.models import Article, IndexSettings, SkippedFile
+from qa.models import Article, IndexManifest, IndexSettings, SkippedFile
 from qa.neural.embedder import DIM, MAX_TOKENS, Embedder, TokenCounter
 from qa.search.terms import TermAnalyzer
 from qa.store.generations import (
@@ -321,6 +321,16 @@ def load_current(root: Path, wanted: IndexSettings, corpus: Path) -> tuple[Index
     return None, "the index kept changing while it was being read"
 
 
+def _current_manifest(root: Path) -> IndexManifest | None:
+    """The manifest of the generation CURRENT names, when it can be read (a rebuild keeps the
+    collection it searches for the readers still using it)."""
+    try:
+        generation = current_generation(root)
+        return read_manifest(generation) if generation is not None else None
+    except IndexStoreError:
+        return None
+
+
 def refresh(
     settings: Settings,
     embedder: Embedder,
@@ -368,7 +378,9 @@ def refresh(
                 parts.append(reused(work.reuse[source]))
         if progress:
             progress("writing", 0, 1)
-        generation = write_generation(root, wanted, settings.corpus, parts, encoder, TermAnalyzer(), work.skipped_files)
+        generation = write_generation(root, wanted, settings.corpus, parts, encoder, TermAnalyzer(), work.skipped_files,
+                                      before=current.manifest if current is not None else _current_manifest(root),
+                                      fresh=set(new_parts) if current is not None else None)
         clear_pending(root)
         if progress:
             progress("writing", 1, 1)

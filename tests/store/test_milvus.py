@@ -4,6 +4,7 @@ the same answers as the local store, a rebuild behind an alias, and errors in on
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,8 @@ from qa.errors import IndexStoreError
 from qa.evaluation.evaluate import load_questions
 from qa.search.milvus import collection_names
 from qa.service import QAService
-from qa.store.remote import milvus_for
-from tests.conftest import ROOT, run_qa
+from qa.store.remote import milvus_for, store_key
+from tests.conftest import ROOT, kill_when_paused, paused_qa, run_qa
 from tests.tui.test_app import ask, settle, shown
 from tui.app import create_app
 
@@ -54,12 +55,13 @@ def test_a_rebuild_writes_a_new_collection_and_switches_the_alias(lite: QAServic
     assert before.path is not None and before.remote is not None
     milvus = milvus_for(lite.settings.store)
     assert milvus is not None
-    alias, old = collection_names(before.path.parent.name, before.path.name)
+    alias, old = collection_names(store_key(before.path.parent), before.path.name)
+    assert old == before.manifest.collection
     assert milvus.client.describe_alias(alias)["collection_name"] == old
     lite.index(rebuild=True)
     after = lite.ensure_index()
     assert after.path is not None and after.path != before.path and after.remote is not None
-    new = collection_names(after.path.parent.name, after.path.name)[1]
+    new = collection_names(store_key(after.path.parent), after.path.name)[1]
     assert milvus.client.describe_alias(alias)["collection_name"] == new
     # the previous generation's collection stays for a reader that opened it; older ones go
     names = milvus.client.list_collections()
@@ -69,18 +71,21 @@ def test_a_rebuild_writes_a_new_collection_and_switches_the_alias(lite: QAServic
     assert lite.ask("Who is Ian Chong?").answer is not None
 
 
-def test_a_missing_collection_is_one_clear_error_and_a_rebuild_repairs_it(lite: QAService, qa_env) -> None:
-    data = lite.ensure_index()
-    assert data.path is not None and data.remote is not None
+def test_a_missing_collection_is_one_clear_error_and_a_rebuild_repairs_it(
+    lite: QAService, tmp_path: Path, qa_env: dict[str, str]
+) -> None:
+    # another index folder of the same corpus in the same Milvus: its own collections
+    own = {"index": tmp_path / "index", "store": lite.settings.store}
+    data = QAService(load_settings(own, env=qa_env)).ensure_index()
+    assert data.remote is not None and data.remote.name != lite.ensure_index().manifest.collection
     milvus = milvus_for(lite.settings.store)
     assert milvus is not None
     milvus.client.drop_collection(data.remote.name)
-    strict = QAService(
-        load_settings({"index": lite.settings.index, "store": lite.settings.store, "rebuild": False}, env=qa_env)
-    )
+    strict = QAService(load_settings({**own, "rebuild": False}, env=qa_env))
     with pytest.raises(IndexStoreError, match="is missing; run `qa index --rebuild`"):
         strict.ensure_index()
-    repaired = QAService(load_settings({"index": lite.settings.index, "store": lite.settings.store}, env=qa_env))
+    assert lite.ask("Who is Ian Chong?").answer is not None  # the other folder's index is untouched
+    repaired = QAService(load_settings(own, env=qa_env))
     assert repaired.ensure_index().remote is not None
     assert repaired.ask("Who is Ian Chong?").answer is not None
 
@@ -144,3 +149,61 @@ def test_the_lite_file_is_kept_out_of_the_local_files(lite: QAService) -> None:
     assert data.path is not None
     assert not (data.path / "passages.faiss").exists() and not (data.path / "bm25").exists()
     assert data.manifest.index_type == "milvus" and data.manifest.settings.store == lite.settings.store
+
+
+NEW_ARTICLE = (
+    "Zanzibar clove harvest\n\n2026-02-01\n\n"
+    "The clove harvest of Zanzibar reached 9,000 tonnes in 2025, officials of the island said on Sunday.\n"
+)
+
+
+def _edit(corpus: Path) -> tuple[str, str, str]:
+    """Remove one article, change another, add a new one; returns their sources."""
+    files = sorted(p for p in corpus.iterdir() if p.suffix == ".txt")
+    files[0].unlink()
+    files[1].write_text(files[1].read_text() + "\n\nThe ferry to Sado Island resumed service on 3 May 2026.\n")
+    (corpus / "zanzibar.txt").write_text(NEW_ARTICLE)
+    return files[0].name, files[1].name, "zanzibar.txt"
+
+
+def test_a_refresh_updates_the_collection_in_place(corpus_copy: Path, tmp_path: Path, qa_env) -> None:
+    store = f"milvus:{tmp_path / 'qa.db'}"
+    svc = QAService(load_settings({"corpus": corpus_copy, "index": tmp_path / "index", "store": store}, env=qa_env))
+    svc.index()
+    name = svc.ensure_index().manifest.collection
+    milvus = milvus_for(store)
+    assert name is not None and milvus is not None
+    removed, changed, added = _edit(corpus_copy)
+    report = svc.index()
+    assert (report.added, report.changed, report.removed) == ([added], [changed], [removed])
+    after = svc.ensure_index()
+    assert after.manifest.collection == name  # written in place, not rebuilt
+    assert milvus.rows(name) == after.manifest.passages
+    result = svc.ask("How large was the clove harvest of Zanzibar in 2025?")
+    assert result.answer is not None and result.citations[0].source == added
+    assert "9,000 tonnes" in result.answer.sentence.text
+    assert svc.ask("When did the ferry to Sado Island resume service?").citations[0].source == changed
+    assert all(c.source != removed for c in svc.ask("Who is Ian Chong?").citations)
+
+
+def test_a_refresh_killed_inside_the_collection_update_is_repaired(
+    corpus_copy: Path, tmp_path: Path, qa_env: dict[str, str]
+) -> None:
+    store = ["--store", f"milvus:{tmp_path / 'qa.db'}", "--index", str(tmp_path / "index")]
+    store += ["--corpus", str(corpus_copy)]
+    assert run_qa(["index", *store], qa_env).returncode == 0
+    _edit(corpus_copy)
+    flag = tmp_path / "paused"
+    proc = subprocess.Popen([*paused_qa("milvus-deleted", flag), "index", *store], env=qa_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kill_when_paused(proc, flag, "the refresh ended before it deleted rows")
+    # the old generation is still current, but its collection lost rows: a reader that may not
+    # rebuild says so in one line; one that may, rebuilds
+    strict = run_qa(["ask", "Who is Ian Chong?", "--no-rebuild", *store], qa_env)
+    assert strict.returncode == 2 and "run `qa index --rebuild`" in strict.stderr
+    again = run_qa(["index", *store], qa_env)
+    assert again.returncode == 0, again.stderr
+    asked = run_qa(["ask", "How large was the clove harvest of Zanzibar in 2025?", "--json", "--no-rebuild", *store],
+                   qa_env)
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["citations"][0]["source"] == "zanzibar.txt"
