@@ -72,4 +72,13 @@ def render(r: dict[str, Any]) -> str:
             f"matrix {lx['sparse_matrix_mb']} MB, "
             f"load {lx['load_s']} s, query p50 {lx['p50_ms']:.2f} ms  p95 {lx['p95_ms']:.2f} ms",
         ]
+        if "milvus" in r["scale"]:
+            m = r["scale"]["milvus"]
+            disk = f", disk {m['disk_mb']} MB" if m.get("disk_mb") is not None else ""
+            out += [
+                f"  {m['store']} (HNSW + BM25 function): build {m['build_s']} s, memory +{m['peak_rss_growth_mb']} MB"
+                f"{disk}",
+                f"  single query p50 {m['p50_ms']:.2f} ms  p95 {m['p95_ms']:.2f} ms  "
+                f"recall@10 vs exact {m['recall_at_10']:.4f}",
+            ]
     return "\n".join(out)
