@@ -153,7 +153,7 @@ def hybrid_metrics(service: QAService, questions: list[EvalQuestion]) -> dict[st
 # The floors sit just below what this version measures (see README, "Answer quality"); a change
 # that lowers quality fails here. The targets still above them: sentence 0.85, Recall@1
 # 0.95, wrong abstentions 5% (reader v2 at the one operating point chosen for this set and SQuAD
-# together refuses 25 of the 139 answerable questions).
+# together refuses 23 of the 139 answerable questions).
 FLOORS = {
     "article_recall@1": 0.90,
     "article_recall@5": 0.99,  # 1.0 before other articles were read: see README, "News across articles"
@@ -172,7 +172,7 @@ def test_quality_does_not_regress(hybrid_metrics: dict[str, float], metric: str)
 
 
 def test_wrong_abstentions_do_not_grow(hybrid_metrics: dict[str, float]) -> None:
-    assert hybrid_metrics["wrong_abstention_rate"] <= 0.19  # 0.18 measured; the target is 0.05
+    assert hybrid_metrics["wrong_abstention_rate"] <= 0.19  # 0.165 measured; the target is 0.05
 
 
 def test_hybrid_beats_dense_and_lexical_alone(
