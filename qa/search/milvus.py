@@ -180,6 +180,15 @@ def article_key(source: str) -> int:
     return int.from_bytes(hashlib.sha256(source.encode("utf-8")).digest()[:8], "big") >> 21
 
 
+POSITION_BITS = 20
+"""A row key is an article key shifted by this many bits, plus the passage's position in it."""
+
+
+def passage_keys(akeys: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The row keys of passages: their articles' keys and their positions in those articles."""
+    return (akeys << POSITION_BITS) | positions
+
+
 def _in(field: str, values: Any) -> str:
     return f"{field} in [{', '.join(str(int(v)) for v in values)}]"
 
@@ -203,15 +212,15 @@ class MilvusSearch:
         """The passage numbers of row keys, in order (keys this generation does not hold dropped)."""
         out = []
         for key in keys:
-            article = self._article.get(key >> 20)
-            if article is not None and (n := key & 0xFFFFF) < self.counts[article]:
+            article = self._article.get(key >> POSITION_BITS)
+            if article is not None and (n := key & ((1 << POSITION_BITS) - 1)) < self.counts[article]:
                 out.append(int(self.first[article]) + n)
         return out
 
     def keys(self, pids: np.ndarray) -> np.ndarray:
         """The row keys of passage numbers."""
         articles = self._passage_article[pids]
-        return (self.akeys[articles] << 20) | (pids - self.first[articles])
+        return passage_keys(self.akeys[articles], pids - self.first[articles])
 
     def _filter(self, articles: np.ndarray | None, pids: np.ndarray | None = None) -> str:
         parts = []

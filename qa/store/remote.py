@@ -14,18 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import StoreSpec, parse_store
+from qa.config import parse_store
 from qa.errors import IndexStoreError
 from qa.models import IndexManifest, IndexSettings
-from qa.search.milvus import Milvus, MilvusSearch, article_key, collection_names
+from qa.search.milvus import Milvus, MilvusSearch, article_key, collection_names, passage_keys
 
 _LOCK = threading.Lock()
 _OPEN: dict[str, Milvus] = {}
-
-
-def spec_of(store: str) -> StoreSpec:
-    """The parsed store setting (validated by the settings already)."""
-    return parse_store(store)
 
 
 def milvus_for(store: str, token: str | None = None, database: str | None = None) -> Milvus | None:
@@ -70,7 +65,7 @@ def write_collection(milvus: Milvus, corpus_key: str, generation: str, sources: 
     articles = passages[:, 0] if len(passages) else np.zeros(0, dtype=np.int64)
     akeys = np.array([article_key(s) for s in sources], dtype=np.int64)
     positions = np.arange(len(passages)) - np.searchsorted(articles, articles, side="left")
-    keys = (akeys[articles] << 20) | positions if len(passages) else np.zeros(0, dtype=np.int64)
+    keys = passage_keys(akeys[articles], positions) if len(passages) else np.zeros(0, dtype=np.int64)
     name = previous.collection if previous is not None else None
     if (name is None or previous is None or fresh is None or previous.settings != settings
             or milvus.rows(name) != previous.passages or milvus.built_by(name) != built_by(settings)):
