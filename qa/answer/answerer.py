@@ -344,10 +344,12 @@ class Answerer:
             if fit and fit[0] is not best:
                 best = fit[0]
                 candidates = [best] + [c for c in candidates if c is not best]
+        # shown by the same rule that counts them: each article's own reading, before agreement
+        # moved it (a disagreement must not hide the figures that disagree)
         alternatives: list[tuple[Candidate, bool]] = []
         for c in sorted(rescored.values(), key=lambda c: (-c.confidence, c.rank)):
             if (c is best or cluster[c.passage] == cluster[best.passage]
-                    or c.confidence < max(credible, SHOWN_SHARE * best.confidence)):
+                    or c.base_confidence < max(credible, SHOWN_SHARE * best.base_confidence)):
                 continue
             if any(cluster[a.passage] == cluster[c.passage] for a, _ in alternatives):
                 continue

@@ -131,6 +131,15 @@ def test_differing_figures_are_each_shown_with_their_source(news: QAService) -> 
     _verbatim(r)
 
 
+def test_a_strong_disagreement_weight_does_not_hide_the_figures_that_differ(
+        dated_index: Path, qa_env: dict[str, str], news: QAService) -> None:
+    harsh = QAService(load_settings({"corpus": DATED, "index": dated_index, "agreement_weights": [0.6, -0.8]},
+                                    env=qa_env))
+    shown = {a.source: a.text for a in harsh.ask(PRICE).alternatives}
+    assert shown == {a.source: a.text for a in news.ask(PRICE).alternatives}
+    assert "$9.3bn" in shown.values()
+
+
 def test_agreeing_articles_are_grouped_and_the_copy_is_one_citation(news: QAService) -> None:
     r = news.ask("When will Ferrante visit the Nagoya plant?")
     assert r.answer is not None and r.answer.text == "March"
