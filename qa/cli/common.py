@@ -100,9 +100,9 @@ def warn(lines: list[str]) -> None:
 # --------------------------------------------------------------------------- commands
 
 
-def service_for(args: argparse.Namespace, **extra: Any) -> QAService:
+def settings_for(args: argparse.Namespace, **extra: Any) -> Settings:
+    """The settings a command runs with: defaults, config file, ``QA_*`` variables, then its options."""
     from qa.config import load_settings
-    from qa.service import QAService
 
     overrides = {
         "corpus": getattr(args, "corpus", None),
@@ -111,7 +111,13 @@ def service_for(args: argparse.Namespace, **extra: Any) -> QAService:
         "rebuild": getattr(args, "rebuild", None),
         **extra,
     }
-    return QAService(load_settings(overrides))
+    return load_settings(overrides)
+
+
+def service_for(args: argparse.Namespace, **extra: Any) -> QAService:
+    from qa.service import QAService
+
+    return QAService(settings_for(args, **extra))
 
 
 def elide(text: str, start: int, end: int, width: int = 320) -> tuple[str, int, int, bool, bool]:

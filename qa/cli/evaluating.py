@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.cli.common import ProgressPrinter, service_for
+from qa.cli.common import ProgressPrinter, service_for, settings_for
 from qa.errors import UsageError
 
 if TYPE_CHECKING:
@@ -55,13 +55,13 @@ def _check_options(args: argparse.Namespace) -> None:
 
 def _squad_service(args: argparse.Namespace, file: str) -> tuple[QAService, list]:
     """The service over a SQuAD file's paragraphs (one article each), and its questions."""
-    from qa.config import load_settings
     from qa.evaluation import squad
+    from qa.service import QAService
 
     questions, paragraphs = squad.load(Path(file))
-    cache = load_settings({}).cache_path()
-    folder = squad.corpus_folder(Path(file), paragraphs, cache)
-    return service_for(args, corpus=str(folder)), questions
+    settings = settings_for(args)
+    folder = squad.corpus_folder(Path(file), paragraphs, settings.cache_path())
+    return QAService(settings.model_copy(update={"corpus": folder})), questions
 
 
 def _own_questions(args: argparse.Namespace, service: QAService) -> tuple[list, Path, list]:
