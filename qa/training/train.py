@@ -10,7 +10,7 @@ answer, picked among the three sharing the most words with the question (``--neg
 many per question on average); optionally a name-swapped unanswerable copy of each question
 (``--perturbed``). [CLS] is the target when a window does not answer. Windows of 384 word pieces,
 stride 128; batches of 32 windows of similar length; AdamW, linear warm-up and decay; bfloat16
-autocast where the CPU (or GPU) has it; attention dropout 0; the word embeddings frozen, so the
+autocast where the CPU has AMX (or on a GPU); attention dropout 0; the word embeddings frozen, so the
 shipped file need not carry them. Seeded and deterministic on one machine; 2 threads.
 
 A run is resumable: it keeps a checkpoint (``--checkpoint``, every few minutes, on Ctrl+C and on
