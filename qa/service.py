@@ -29,7 +29,7 @@ from qa.models import Article, AskResult, Citation, ReaderScores
 from qa.neural.embedder import MAX_TOKENS, Embedder
 from qa.neural.reader.model import WEIGHTS, OnnxReader
 from qa.search.terms import TermAnalyzer
-from qa.store.generations import IndexData
+from qa.store.generations import IndexData, current_generation
 from qa.store.refresh import (
     IndexReport,
     Progress,
@@ -184,7 +184,7 @@ class QAService:
             wanted = index_settings(self.settings, self.embedder.model)
             milvus_for(self.settings.store, self.settings.milvus_token, self.settings.milvus_database)
             current, why = self._data, None
-            if current is None:
+            if current is None or self._replaced(root, current):
                 current, why = load_current(root, wanted, self.settings.corpus)
             if current is not None and plan(self.settings.corpus, current, self._max_bytes).up_to_date:
                 self._set(current)
@@ -209,6 +209,15 @@ class QAService:
                 raise IndexStoreError(f"the index in {root} could not be loaded after building it: {why}")
             self._set(fresh)
             return fresh
+
+    @staticmethod
+    def _replaced(root: Path, data: IndexData) -> bool:
+        """Whether another process published a newer generation than the one loaded (a rebuild
+        elsewhere may drop the Milvus collection the loaded one searches)."""
+        try:
+            return data.path is not None and current_generation(root) != data.path
+        except IndexStoreError:
+            return True
 
     def _set(self, data: IndexData) -> None:
         if data is not self._data:

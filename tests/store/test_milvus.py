@@ -71,6 +71,18 @@ def test_a_rebuild_writes_a_new_collection_and_switches_the_alias(lite: QAServic
     assert lite.ask("Who is Ian Chong?").answer is not None
 
 
+def test_a_long_lived_service_follows_rebuilds_made_by_another(lite: QAService, qa_env: dict[str, str]) -> None:
+    chat = QAService(load_settings({"index": lite.settings.index, "store": lite.settings.store}, env=qa_env))
+    first = chat.ensure_index()
+    assert chat.ask("Who is Ian Chong?").answer is not None
+    lite.index(rebuild=True)
+    lite.index(rebuild=True)  # the collection the chat loaded is dropped now
+    milvus = milvus_for(lite.settings.store)
+    assert milvus is not None and first.manifest.collection not in milvus.client.list_collections()
+    r = chat.ask("Who is Ian Chong?")
+    assert r.answer is not None and chat.ensure_index().path == lite.ensure_index().path != first.path
+
+
 def test_a_missing_collection_is_one_clear_error_and_a_rebuild_repairs_it(
     lite: QAService, tmp_path: Path, qa_env: dict[str, str]
 ) -> None:
