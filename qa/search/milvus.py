@@ -42,6 +42,8 @@ BUILT_BY = "qa.built_by"
 """The collection property that records the model and chunking it was built with."""
 BATCH = 2_000
 """Rows per insert."""
+MIN_SERVER = (2, 5)
+"""The first Milvus with BM25 functions and sparse vectors, which the schema needs."""
 EXTRA = "the milvus store needs the Milvus extra: pip install 'qa[milvus]' (pymilvus, milvus-lite)"
 
 
@@ -49,6 +51,20 @@ def collection_names(corpus_key: str, generation: str) -> tuple[str, str]:
     """The corpus's alias and the collection of one of its generations (letters, digits and _)."""
     alias = "qa_" + re.sub(r"\W", "_", corpus_key)
     return alias, alias + "__" + re.sub(r"\W", "_", generation)
+
+
+def _listening(uri: str) -> bool:
+    """Whether something accepts TCP connections at a server URI's host and port."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", parts.port or
+                                       (443 if parts.scheme == "https" else 19530)), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def _message(exc: BaseException) -> str:
@@ -75,20 +91,32 @@ class Milvus:
             Path(spec.uri).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.client = MilvusClient(uri=spec.uri, token=token or "", db_name=database or "", timeout=timeout)
+            version = self.client.get_server_version() if spec.kind == "server" else ""
         except Exception as exc:  # pymilvus raises its own and gRPC's errors
             raise IndexStoreError(self._why(exc)) from None
+        found = re.match(r"v?(\d+)\.(\d+)", version)
+        if found and (int(found[1]), int(found[2])) < MIN_SERVER:
+            raise IndexStoreError(
+                f"Milvus at {spec.uri} is version {version.lstrip('v')}; the milvus store needs "
+                f"{MIN_SERVER[0]}.{MIN_SERVER[1]} or later (BM25 full-text search): upgrade it, or use --store local"
+            )
 
     def _why(self, exc: BaseException) -> str:
         text = _message(exc)
+        where = self.spec.uri
         if self.spec.kind == "lite":
             if "lock" in text.lower() or "ConnectionConfigException" in type(exc).__name__ or not text:
-                return (f"the Milvus Lite file {self.spec.uri} cannot be opened ({text or 'it is in use'}); "
+                return (f"the Milvus Lite file {where} cannot be opened ({text or 'it is in use'}); "
                         "another qa process may hold it: close it, or use a Milvus server for several users")
-            return f"the Milvus Lite file {self.spec.uri} cannot be opened ({text})"
+            return f"the Milvus Lite file {where} cannot be opened ({text})"
         low = text.lower()
-        if "auth" in low or "token" in low or "credential" in low or "permission" in low:
-            return f"Milvus at {self.spec.uri} refused the token ({text}); set QA_MILVUS_TOKEN to a valid one"
-        return (f"cannot reach Milvus at {self.spec.uri} ({text}); check that the server runs and the address, "
+        if "database" in low:
+            return f"Milvus at {where} refused the database ({text}); set QA_MILVUS_DATABASE to one that exists"
+        if "auth" in low or "token" in low or "credential" in low or "permission" in low or _listening(where):
+            # a server that refuses the token says only that it cannot be connected to
+            return (f"Milvus at {where} answers but refused the connection ({text}); check the token "
+                    "(QA_MILVUS_TOKEN, user:password or an API key) and that the address is Milvus'")
+        return (f"cannot reach Milvus at {where} ({text}); check that the server runs and the address, "
                 "or use --store local")
 
     def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

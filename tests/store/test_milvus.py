@@ -4,6 +4,7 @@ the same answers as the local store, a rebuild behind an alias, and errors in on
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from pathlib import Path
 
@@ -127,6 +128,19 @@ def test_store_errors_are_one_line(store: str, message: str, tmp_path: Path, qa_
     done = run_qa(["ask", "Who is Ian Chong?", "--store", store, "--index", str(tmp_path / "index")], qa_env)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("qa: error: ") and message in done.stderr
+
+
+def test_a_server_that_answers_but_refuses_is_told_apart_from_one_that_is_down(
+        tmp_path: Path, qa_env: dict[str, str]) -> None:
+    # a port that accepts connections but does not speak Milvus' protocol as a client with a wrong
+    # token sees it: pymilvus reports both as "Fail connecting", as it does a closed port
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        args = ["ask", "Who is Ian Chong?", "--store", f"milvus://127.0.0.1:{port}", "--index", str(tmp_path / "i")]
+        done = run_qa(args, qa_env)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert f"Milvus at http://127.0.0.1:{port} answers but refused the connection" in done.stderr
+    assert "QA_MILVUS_TOKEN" in done.stderr
 
 
 def test_a_lite_file_held_by_another_process_is_one_line(lite: QAService, qa_env: dict[str, str]) -> None:
