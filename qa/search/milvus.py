@@ -126,7 +126,10 @@ class Milvus:
         except IndexStoreError:
             raise
         except Exception as exc:
-            raise IndexStoreError(f"Milvus at {self.spec.name}: {what} failed ({_message(exc)})") from None
+            text = _message(exc)
+            if "database not found" in text.lower():  # a server checks the database on first use
+                raise IndexStoreError(self._why(exc)) from None
+            raise IndexStoreError(f"Milvus at {self.spec.name}: {what} failed ({text})") from None
 
     # ------------------------------------------------------------------ writing
 
