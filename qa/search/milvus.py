@@ -68,7 +68,15 @@ def _listening(uri: str) -> bool:
 
 
 def _message(exc: BaseException) -> str:
-    return str(getattr(exc, "message", "") or exc).strip().splitlines()[0][:200]
+    """An error's first line; gRPC's own errors by their status and details, which their first
+    line leaves out."""
+    code, details = getattr(exc, "code", None), getattr(exc, "details", None)
+    if callable(code) and callable(details):
+        try:
+            return f"{code().name}: {details() or 'no details'}"[:200]
+        except Exception:
+            pass
+    return (str(getattr(exc, "message", "") or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 class Milvus:
@@ -91,9 +99,12 @@ class Milvus:
             Path(spec.uri).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.client = MilvusClient(uri=spec.uri, token=token or "", db_name=database or "", timeout=timeout)
-            version = self.client.get_server_version() if spec.kind == "server" else ""
         except Exception as exc:  # pymilvus raises its own and gRPC's errors
             raise IndexStoreError(self._why(exc)) from None
+        try:  # an engine that does not say its version is taken at its word
+            version = self.client.get_server_version() if spec.kind == "server" else ""
+        except Exception:
+            version = ""
         found = re.match(r"v?(\d+)\.(\d+)", version)
         if found and (int(found[1]), int(found[2])) < MIN_SERVER:
             raise IndexStoreError(
