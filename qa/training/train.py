@@ -10,7 +10,7 @@ answer, picked among the three sharing the most words with the question (``--neg
 many per question on average); optionally a name-swapped unanswerable copy of each question
 (``--perturbed``). [CLS] is the target when a window does not answer. Windows of 384 word pieces,
 stride 128; batches of 32 windows of similar length; AdamW, linear warm-up and decay; bfloat16
-autocast where the CPU has AMX (or on a GPU); attention dropout 0; the word embeddings frozen, so the
+autocast where the CPU has bf16 instructions (or on a GPU); attention dropout 0; the word embeddings frozen, so the
 shipped file need not carry them. Seeded and deterministic on one machine; 2 threads.
 
 A run is resumable: it keeps a checkpoint (``--checkpoint``, every few minutes, on Ctrl+C and on
@@ -348,7 +348,7 @@ def finish(run: Run, data: TrainingData, tok) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     """Train (or take up an interrupted run), evaluate on dev, save."""
-    from qa.neural.embedder import bf16_supported
+    from qa.neural.embedder import bf16_deterministic
     from qa.neural.onnx import model_dir, quiet_offline
 
     args = parse_args(argv)
@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
     np.random.seed(args.seed)
-    bf16 = bf16_supported() if device == "cpu" else torch.cuda.is_bf16_supported()
+    bf16 = bf16_deterministic() if device == "cpu" else torch.cuda.is_bf16_supported()
     recipe = recipe_of(args)
     ckpt = Checkpoint(args.checkpoint)
     if args.fresh:
