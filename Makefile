@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(BIN)/qa bench
 
 # Retrain the reading model on SQuAD 2.0 train (the folder squad2/ under $QA_DATASETS; see README,
-# "The reading model"): 2.3–6.5 hours on 2 CPUs (with or without AMX), resumable (run it again after an interruption);
+# "The reading model"): 2.3–7 hours on 2 CPUs (with or without AMX), resumable (run it again after an interruption);
 # writes qa/neural/reader/weights/ and prints the dev metrics. ARGS passes options, e.g. ARGS="--device cuda".
 reader: $(STAMP)
 	$(BIN)/python -m qa.training $(ARGS)
