@@ -159,9 +159,9 @@ FLOORS = {
     "article_recall@5": 0.99,  # 1.0 before other articles were read: see README, "News across articles"
     "mrr@10": 0.94,
     "passage_recall@5": 0.95,
-    "sentence_contains_gold": 0.74,
+    "sentence_contains_gold": 0.75,
     "span_contains_gold": 0.61,
-    "span_f1": 0.64,
+    "span_f1": 0.65,
     "abstention_accuracy": 0.74,
 }
 
