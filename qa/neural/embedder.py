@@ -121,16 +121,9 @@ def _cpu_flags() -> str:
 def bf16_supported() -> bool:
     """True when this CPU has AMX tiles for bfloat16, where bf16 autocast pays off. AVX512-BF16
     alone does not: on such a Xeon (2 threads) bf16 measured 1.5x slower than float32, both to
-    embed (38 against 56 texts/s) and to train the reader (6.2 against 9.4 windows/s)."""
+    embed (38 against 56 texts/s) and to train the reader (6.2 against 9.4 windows/s). Training
+    and embedding both follow it."""
     return " amx_bf16" in _cpu_flags()
-
-
-def bf16_deterministic() -> bool:
-    """True when this CPU has bfloat16 instructions at all (AMX or AVX512-BF16). Training uses
-    bf16 there even where float32 is faster: a run resumed in float32 was not bitwise the one it
-    continues (MKL's float32 kernels; 2 of 6 resume tests on a clean clone), in bf16 it is."""
-    flags = _cpu_flags()
-    return " amx_bf16" in flags or " avx512_bf16" in flags
 
 
 class TorchEncoder:

@@ -10,11 +10,13 @@ answer, picked among the three sharing the most words with the question (``--neg
 many per question on average); optionally a name-swapped unanswerable copy of each question
 (``--perturbed``). [CLS] is the target when a window does not answer. Windows of 384 word pieces,
 stride 128; batches of 32 windows of similar length; AdamW, linear warm-up and decay; bfloat16
-autocast where the CPU has bf16 instructions (or on a GPU); attention dropout 0; the word embeddings frozen, so the
-shipped file need not carry them. Seeded and deterministic on one machine; 2 threads.
+autocast where it pays (a CPU with AMX units, or a GPU), float32 elsewhere; attention dropout 0;
+the word embeddings frozen, so the shipped file need not carry them. Seeded; 2 threads.
 
 A run is resumable: it keeps a checkpoint (``--checkpoint``, every few minutes, on Ctrl+C and on
-SIGTERM) and the same command takes it up, computing what an uninterrupted run would. It can
+SIGTERM) and the same command takes it up, computing what an uninterrupted run would: bit for
+bit with ``--threads 1``; with more threads the CPU kernels' rounding varies a little from run to
+run (an uninterrupted run repeated varies as much), so a resumed run ends within that noise. It can
 measure dev part-way (``--curve``: a learning curve). At the end it evaluates on the dev file
 (each question on its own paragraph), writes the weights (fp16, without the word embeddings) and
 ``training.json`` with the recipe, the time and the dev metrics, and removes the checkpoint.
@@ -88,7 +90,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--perturbed", type=int, default=0, help="1: add a name-swapped unanswerable per question")
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--threads", type=int, default=2, help="CPU threads (1: bit-reproducible, resumed or not; 2: faster)"
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--limit", type=int, default=0, help="train on the first N questions only (smoke test)")
     p.add_argument("--dev-limit", type=int, default=0, help="evaluate on the first N dev questions only")
@@ -348,7 +352,7 @@ def finish(run: Run, data: TrainingData, tok) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     """Train (or take up an interrupted run), evaluate on dev, save."""
-    from qa.neural.embedder import bf16_deterministic
+    from qa.neural.embedder import bf16_supported
     from qa.neural.onnx import model_dir, quiet_offline
 
     args = parse_args(argv)
@@ -360,7 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
     np.random.seed(args.seed)
-    bf16 = bf16_deterministic() if device == "cpu" else torch.cuda.is_bf16_supported()
+    bf16 = bf16_supported() if device == "cpu" else torch.cuda.is_bf16_supported()
     recipe = recipe_of(args)
     ckpt = Checkpoint(args.checkpoint)
     if args.fresh:

@@ -149,7 +149,10 @@ def test_training_runs_on_a_tiny_slice(tmp_path: Path, qa_env: dict[str, str]) -
     assert len(reader.read("Who?", [PASSAGE])) == 1
 
 
-RESUMABLE = ["--epochs", "2", "--batch", "4", "--negatives", "0.5", "--dev-limit", "4", "--curve", ""]
+# One thread: with two, this CPU's kernels round a little differently from run to run (seen in
+# 3 of 76 stopped-and-resumed pairs, once before any resume), so a resumed run could not be told
+# from one that takes up its checkpoint wrongly. With one, every pair matched bit for bit.
+RESUMABLE = ["--epochs", "2", "--batch", "4", "--negatives", "0.5", "--dev-limit", "4", "--curve", "", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
